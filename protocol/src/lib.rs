@@ -1,0 +1,11 @@
+//! Every type that crosses CyberHub's wire, in one place.
+//!
+//! The server serializes these, the Rust SDK deserializes them, and `ts-rs` generates the TypeScript
+//! types of the web SDK from them (`cargo test -p cyberhub-protocol` writes `sdk-ts/src/generated/`).
+//! Money is always an integer count of minor units (kopecks); timestamps are Unix milliseconds.
+
+mod events;
+mod rest;
+
+pub use events::*;
+pub use rest::*;
