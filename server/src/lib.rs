@@ -1,1 +1,115 @@
-pub fn x(){}
+//! CyberHub realtime server: the CyberHub API and its live event stream.
+//!
+//! - [`store`]: the SQLite database, with every visible change written as an event row in the same
+//!   transaction (the outbox);
+//! - [`hub`]: reads the outbox once, encodes each event once and fans it out to open feeds; knows
+//!   nothing of HTTP;
+//! - [`http`]: the axum routes, including the SSE and long-poll transports over hub feeds;
+//! - [`auth`], [`config`], [`error`], [`demo`]: passwords and tokens, settings, the HTTP error type,
+//!   the demo seed.
+//!
+//! `main` parses the configuration and calls [`App::build`] then [`App::serve`]; tests do the same on
+//! port 0.
+
+pub mod auth;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod hub;
+pub mod store;
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::http::AppState;
+use crate::hub::{Hub, HubConfig};
+use crate::store::Store;
+
+/// A built server: state and background tasks, ready to serve on a listener.
+pub struct App {
+    pub state: AppState,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl App {
+    /// Opens the database (applying migrations) and starts the hub and the retention task.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let store = Store::open(&config.database_url).await?;
+        let shutdown = CancellationToken::new();
+        let hub_config = HubConfig {
+            heartbeat: config.heartbeat(),
+            global_capacity: 4096,
+            user_capacity: 64,
+        };
+        let (hub, hub_task) = Hub::start(store.clone(), hub_config, shutdown.clone()).await?;
+        let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));
+        let state = AppState {
+            store,
+            hub,
+            config: Arc::new(config),
+            shutdown,
+            metrics: metrics_handle(),
+        };
+        Ok(App { state, tasks: vec![hub_task, pruner] })
+    }
+
+    /// Serves until `state.shutdown` is cancelled, then lets open requests finish (streams end at
+    /// once with a jittered `retry:` hint), bounded by the configured grace period.
+    pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let app = http::router(state.clone());
+        let shutdown = state.shutdown.clone();
+        let server = axum::serve(listener, app.into_make_service())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+        let grace = Duration::from_secs(state.config.shutdown_grace_secs);
+        let server = tokio::spawn(async move { server.await });
+        shutdown.cancelled().await;
+        match tokio::time::timeout(grace, server).await {
+            Ok(joined) => joined??,
+            Err(_) => tracing::warn!("connections still open after the grace period; closing anyway"),
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        state.store.close().await;
+        Ok(())
+    }
+}
+
+async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(config.prune_interval_secs.max(1)));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        if let Err(e) = hub.prune(config.retention_max_age(), config.retention_max_events).await {
+            tracing::error!(error = %e, "retention run failed");
+        }
+    }
+}
+
+/// The process-wide Prometheus recorder, installed on first use (tests build several apps in one
+/// process; they share it).
+fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .expect("static buckets are valid")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
+            }
+            handle
+        })
+        .clone()
+}

@@ -1,1 +1,110 @@
-fn main(){}
+//! `cyberhub`: parse the configuration, start tracing, and run the chosen command.
+
+use anyhow::Context;
+use clap::Parser;
+use cyberhub_server::config::{Cli, Command, Config, UserCommand};
+use cyberhub_server::http::validate;
+use cyberhub_server::{App, auth, demo, store::Store};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+/// The top-up secret the demo uses when none is configured, printed at start.
+const DEMO_TOPUP_SECRET: &str = "demo-topup-secret";
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_tracing(&cli.config);
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve { demo: false }) {
+            Command::Serve { demo } => serve(cli.config, demo).await,
+            Command::User { command: UserCommand::Add { name, password, admin } } => {
+                add_user(&cli.config, &name, &password, admin).await
+            }
+        }
+    })
+}
+
+async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+    if demo && config.topup_secret.is_none() {
+        config.topup_secret = Some(DEMO_TOPUP_SECRET.to_owned());
+    }
+    if config.topup_secret.is_none() {
+        tracing::warn!("CYBERHUB_TOPUP_SECRET is not set: the top-up webhook refuses every call");
+    }
+    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let app = App::build(config.clone()).await.context("starting the server")?;
+    if demo {
+        print_demo(&app, &config).await?;
+    }
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %config.database_url, "CyberHub realtime listening");
+    let shutdown = app.state.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: ending streams with a jittered retry hint");
+        shutdown.cancel();
+    });
+    app.serve(listener).await
+}
+
+async fn print_demo(app: &App, config: &Config) -> anyhow::Result<()> {
+    if demo::seed(&app.state.store).await? {
+        println!("Demo data created. Logins:");
+        for login in &demo::LOGINS {
+            println!(
+                "  {:<6} password {:<13} role {:<5} balance {} kopecks",
+                login.username,
+                login.password,
+                login.role.as_str(),
+                login.balance
+            );
+        }
+    } else {
+        println!("Database already has users; demo data not added again. Demo logins, if seeded before:");
+        for login in &demo::LOGINS {
+            println!("  {} / {}", login.username, login.password);
+        }
+    }
+    if config.topup_secret.as_deref() == Some(DEMO_TOPUP_SECRET) {
+        println!("Top-up webhook secret: {DEMO_TOPUP_SECRET}");
+    }
+    Ok(())
+}
+
+async fn add_user(config: &Config, name: &str, password: &str, admin: bool) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url).await?;
+    let role = if admin { cyberhub_protocol::Role::Admin } else { cyberhub_protocol::Role::User };
+    validate::check_username(name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    validate::check_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let password = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
+    let user = store.create_user(name, &hash, role).await?;
+    println!("created {} user {:?} with id {}", role.as_str(), user.username, user.id);
+    store.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn init_tracing(config: &Config) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if config.log_format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

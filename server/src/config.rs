@@ -1,0 +1,134 @@
+//! Command line and environment: every setting is a flag and an environment variable
+//! (listed with its default in `.env.example`).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+/// CyberHub realtime: the CyberHub API with a live event stream (SSE and long-poll).
+#[derive(Debug, Parser)]
+#[command(name = "cyberhub", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default command).
+    Serve {
+        /// On an empty database, create an admin, two users and three cases, and print the logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account.
+    Add {
+        name: String,
+        #[arg(long)]
+        password: String,
+        /// Make the account an admin.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+/// Server settings.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CYBERHUB_LISTEN", default_value = "0.0.0.0:3000", global = true)]
+    pub listen: SocketAddr,
+
+    /// Database URL; the embedded default is a SQLite file under ./data/.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/cyberhub.db", global = true)]
+    pub database_url: String,
+
+    /// Shared secret of the billing system's top-up webhook (HMAC-SHA256). Unset: the webhook refuses
+    /// every call.
+    #[arg(long, env = "CYBERHUB_TOPUP_SECRET", hide_env_values = true, global = true)]
+    pub topup_secret: Option<String>,
+
+    /// Seconds between heartbeat comments on open streams.
+    #[arg(long, env = "CYBERHUB_HEARTBEAT_SECS", default_value_t = 15, global = true)]
+    pub heartbeat_secs: u64,
+
+    /// Reconnect delay (`retry:`) advised to SSE clients, in milliseconds.
+    #[arg(long, env = "CYBERHUB_RETRY_MS", default_value_t = 2000, global = true)]
+    pub retry_ms: u64,
+
+    /// On shutdown, streams advise a reconnect delay of retry_ms plus a random share of this many
+    /// milliseconds, so clients do not all come back in the same instant.
+    #[arg(long, env = "CYBERHUB_SHUTDOWN_RETRY_SPREAD_MS", default_value_t = 10_000, global = true)]
+    pub shutdown_retry_spread_ms: u64,
+
+    /// How long graceful shutdown waits for connections to finish before it gives up, in seconds.
+    #[arg(long, env = "CYBERHUB_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
+    pub shutdown_grace_secs: u64,
+
+    /// Long-poll wait when the client names none, in seconds.
+    #[arg(long, env = "CYBERHUB_POLL_TIMEOUT_SECS", default_value_t = 25, global = true)]
+    pub poll_timeout_secs: u64,
+
+    /// The longest long-poll wait a client may ask for, in seconds.
+    #[arg(long, env = "CYBERHUB_POLL_MAX_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    pub poll_max_timeout_secs: u64,
+
+    /// Keep events at most this many seconds (resuming from an older id gets `sync:required`).
+    #[arg(long, env = "CYBERHUB_RETENTION_MAX_AGE_SECS", default_value_t = 7 * 24 * 3600, global = true)]
+    pub retention_max_age_secs: u64,
+
+    /// Keep at most this many of the newest events.
+    #[arg(long, env = "CYBERHUB_RETENTION_MAX_EVENTS", default_value_t = 1_000_000, global = true)]
+    pub retention_max_events: i64,
+
+    /// Seconds between retention runs.
+    #[arg(long, env = "CYBERHUB_PRUNE_INTERVAL_SECS", default_value_t = 60, global = true)]
+    pub prune_interval_secs: u64,
+
+    /// Lifetime of a login session, in seconds.
+    #[arg(long, env = "CYBERHUB_SESSION_TTL_SECS", default_value_t = 30 * 24 * 3600, global = true)]
+    pub session_ttl_secs: u64,
+
+    /// Mark the session cookie `Secure` (set this when TLS is terminated in front of the server).
+    #[arg(long, env = "CYBERHUB_COOKIE_SECURE", default_value_t = false, global = true)]
+    pub cookie_secure: bool,
+
+    /// Origins allowed to call the API from a browser (comma-separated); empty: same origin only.
+    #[arg(long, env = "CYBERHUB_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "CYBERHUB_BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub body_limit_bytes: usize,
+
+    /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
+    #[arg(long, env = "CYBERHUB_LOG_FORMAT", default_value = "text", global = true)]
+    pub log_format: String,
+}
+
+impl Config {
+    /// The defaults, as if no flag or variable were set.
+    pub fn defaults() -> Config {
+        Cli::parse_from(["cyberhub"]).config
+    }
+
+    pub fn heartbeat(&self) -> Duration {
+        Duration::from_secs(self.heartbeat_secs.max(1))
+    }
+
+    pub fn retention_max_age(&self) -> Duration {
+        Duration::from_secs(self.retention_max_age_secs)
+    }
+}

@@ -1,0 +1,128 @@
+//! The one error type of the HTTP boundary: each variant is an outcome a client can see, and every
+//! answer carries `{"error":{"code":"...","message":"..."}}`.
+
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cyberhub_protocol::{ErrorBody, ErrorDetail};
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is well-formed but a value is not acceptable (422).
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    /// The request itself could not be read: bad JSON, bad path or query, bad header (4xx as given).
+    #[error("{message}")]
+    BadRequest { status: StatusCode, code: &'static str, message: String },
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("invalid username or password")]
+    BadCredentials,
+    #[error("this requires an admin")]
+    Forbidden,
+    #[error("missing or invalid signature")]
+    BadSignature,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("insufficient funds: balance {balance}, needed {needed}")]
+    InsufficientFunds { balance: i64, needed: i64 },
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Unavailable { code: &'static str, message: String },
+    /// Anything else: logged here once, answered as an opaque 500.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    /// A 422 for a value that breaks a rule.
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::Invalid { code, message: message.into() }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
+            ApiError::BadRequest { status, code, .. } => (*status, code),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::InsufficientFunds { .. } => (StatusCode::CONFLICT, "insufficient_funds"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "internal error");
+                "internal server error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message } };
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> ApiError {
+        match err {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::InsufficientFunds { balance, needed } => {
+                ApiError::InsufficientFunds { balance, needed }
+            }
+            StoreError::Conflict { code, message } => ApiError::Conflict { code, message },
+            StoreError::Db(e) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        let code = match &rejection {
+            JsonRejection::JsonSyntaxError(_) => "invalid_json",
+            JsonRejection::JsonDataError(_) => "invalid_body",
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            JsonRejection::BytesRejection(_) => body_code(rejection.status()),
+            _ => "invalid_body",
+        };
+        ApiError::BadRequest { status: rejection.status(), code, message: rejection.body_text() }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(rejection: BytesRejection) -> ApiError {
+        ApiError::BadRequest {
+            status: rejection.status(),
+            code: body_code(rejection.status()),
+            message: rejection.body_text(),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> ApiError {
+        ApiError::BadRequest { status: rejection.status(), code: "invalid_path", message: rejection.body_text() }
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::BadRequest { status: rejection.status(), code: "invalid_query", message: rejection.body_text() }
+    }
+}
+
+fn body_code(status: StatusCode) -> &'static str {
+    if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "invalid_body" }
+}

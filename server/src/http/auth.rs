@@ -1,0 +1,55 @@
+//! Login and logout.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::SET_COOKIE;
+use axum::response::{AppendHeaders, IntoResponse};
+use axum::routing::post;
+use cyberhub_protocol::{LoginRequest, LoginResponse};
+
+use super::AppState;
+use super::extract::{AuthUser, Json, SESSION_COOKIE};
+use crate::auth::{new_token, token_hash, verify_password};
+use crate::error::ApiError;
+use crate::store::now_ms;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/auth/login", post(login)).route("/v1/auth/logout", post(logout))
+}
+
+/// Checks the password, opens a session and returns its token. The token is also set as an HttpOnly
+/// cookie limited to `/v1/events`, for a browser's native `EventSource`, which cannot send headers.
+#[tracing::instrument(skip_all, fields(username = %req.username))]
+async fn login(
+    State(state): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let found = state.store.user_with_password(&req.username).await?;
+    let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
+    let password = req.password;
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let Some((user, _)) = found.filter(|_| ok) else {
+        return Err(ApiError::BadCredentials);
+    };
+    let token = new_token();
+    let ttl = state.config.session_ttl_secs;
+    state.store.create_session(&token_hash(&token), user.id, now_ms() + ttl as i64 * 1000).await?;
+    tracing::info!(user_id = user.id, "logged in");
+    let cookie = session_cookie(&token, ttl, state.config.cookie_secure);
+    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(LoginResponse { token, user })))
+}
+
+/// Revokes the session of the presented bearer token and clears the cookie.
+async fn logout(State(state): State<AppState>, caller: AuthUser) -> Result<impl IntoResponse, ApiError> {
+    state.store.delete_session(&token_hash(&caller.token)).await?;
+    let cookie = session_cookie("", 0, state.config.cookie_secure);
+    Ok((StatusCode::NO_CONTENT, AppendHeaders([(SET_COOKIE, cookie)])))
+}
+
+fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/v1/events; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+}

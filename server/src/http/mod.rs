@@ -1,0 +1,87 @@
+//! The HTTP surface: one router per resource, merged once, with the shared layers.
+
+mod admin;
+mod auth;
+mod cases;
+pub mod extract;
+mod me;
+mod ops;
+mod stream;
+pub mod validate;
+pub mod webhooks;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderName, SET_COOKIE};
+use axum::http::{HeaderValue, Method};
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio_util::sync::CancellationToken;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::hub::Hub;
+use crate::store::Store;
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hub: Hub,
+    pub config: Arc<Config>,
+    /// Cancelled when the server begins to shut down; streams end on it.
+    pub shutdown: CancellationToken,
+    pub metrics: PrometheusHandle,
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .merge(auth::router())
+        .merge(me::router())
+        .merge(cases::router())
+        .merge(admin::router())
+        .merge(webhooks::router())
+        .merge(stream::router())
+        .merge(ops::router())
+        .fallback(|| async { ApiError::NotFound("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::BadRequest {
+                status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                code: "method_not_allowed",
+                message: "this route does not accept that method".into(),
+            }
+        })
+        .layer(axum::middleware::from_fn(ops::track))
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(cors(&state.config))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        // Tokens, cookies and webhook signatures never reach the logs.
+        .layer(SetSensitiveHeadersLayer::new([
+            AUTHORIZATION,
+            COOKIE,
+            SET_COOKIE,
+            HeaderName::from_static(webhooks::SIGNATURE_HEADER),
+        ]))
+        .with_state(state)
+}
+
+fn cors(config: &Config) -> CorsLayer {
+    let origins: Vec<HeaderValue> = config.cors_origins.iter().filter_map(|o| o.trim().parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, HeaderName::from_static("last-event-id")])
+}

@@ -1,0 +1,51 @@
+//! Small input rules shared by the handlers; each failure is a 422 naming the field.
+
+use crate::error::ApiError;
+
+/// The largest amount of money one request may name (10 billion roubles in kopecks); balances stay
+/// far below 2^53, so JavaScript clients read them exactly.
+pub const MAX_MONEY: i64 = 1_000_000_000_000;
+
+/// `value` must be `min..=max` characters long (after trimming it must not be blank when `min > 0`).
+pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
+    let len = value.chars().count();
+    if len < min || len > max || (min > 0 && value.trim().is_empty()) {
+        return Err(ApiError::invalid(
+            "invalid_length",
+            format!("{field} must be {min} to {max} characters long"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiError::invalid("invalid_characters", format!("{field} must not contain control characters")));
+    }
+    Ok(())
+}
+
+/// `value` must lie in `min..=max`.
+pub fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ApiError> {
+    if value < min || value > max {
+        let code = if value < 0 { "negative_value" } else { "out_of_range" };
+        return Err(ApiError::invalid(code, format!("{field} must be between {min} and {max}")));
+    }
+    Ok(())
+}
+
+/// A username: 3 to 32 letters, digits, `_`, `-` or `.`.
+pub fn check_username(name: &str) -> Result<(), ApiError> {
+    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !(3..=32).contains(&name.len()) || !ok_chars {
+        return Err(ApiError::invalid(
+            "invalid_username",
+            "username must be 3 to 32 characters: letters, digits, _ - .",
+        ));
+    }
+    Ok(())
+}
+
+/// A password: 8 to 128 characters.
+pub fn check_password(password: &str) -> Result<(), ApiError> {
+    if !(8..=128).contains(&password.chars().count()) {
+        return Err(ApiError::invalid("invalid_password", "password must be 8 to 128 characters long"));
+    }
+    Ok(())
+}

@@ -1,0 +1,73 @@
+//! The billing system's top-up webhook (SmartShell in the seed), signed with HMAC-SHA256.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use cyberhub_protocol::{TopupRequest, TopupResponse};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+use super::AppState;
+use super::extract::Json;
+use super::validate::{MAX_MONEY, check_len, check_range};
+use crate::error::ApiError;
+
+/// The header carrying `sha256=<hex HMAC-SHA256 of the raw body>`.
+pub const SIGNATURE_HEADER: &str = "x-cyberhub-signature";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/webhooks/topup", post(topup))
+}
+
+/// Verifies the signature over the raw bytes *before* parsing them, then credits the payment once.
+#[tracing::instrument(skip_all)]
+async fn topup(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<TopupResponse>, ApiError> {
+    let body = body?;
+    let Some(secret) = state.config.topup_secret.as_deref().filter(|s| !s.is_empty()) else {
+        return Err(ApiError::Unavailable {
+            code: "topup_not_configured",
+            message: "top-ups are disabled: CYBERHUB_TOPUP_SECRET is not set".into(),
+        });
+    };
+    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !signature_valid(secret.as_bytes(), &body, signature) {
+        tracing::warn!("top-up with a missing or invalid signature refused");
+        return Err(ApiError::BadSignature);
+    }
+    let req: TopupRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+        status: axum::http::StatusCode::BAD_REQUEST,
+        code: "invalid_json",
+        message: format!("invalid top-up body: {e}"),
+    })?;
+    check_len("payment_id", &req.payment_id, 1, 128)?;
+    check_range("amount", req.amount, 1, MAX_MONEY)?;
+    let answer = state.store.topup(&req).await?;
+    tracing::info!(payment_id = %answer.payment_id, user_id = answer.user_id, amount = answer.amount, "top-up");
+    Ok(Json(answer))
+}
+
+/// Constant-time check of `sha256=<hex>` against the HMAC of `body`.
+pub fn signature_valid(secret: &[u8], body: &[u8], header: &str) -> bool {
+    let Some(hex_sig) = header.trim().strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hex_sig) else {
+        return false;
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// The header value a sender puts on `body` (used by tests, the demo and the README).
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}

@@ -1,0 +1,317 @@
+//! The event hub: reads committed events from the outbox once, encodes each once, and fans them out.
+//!
+//! The hub knows nothing of HTTP. A transport (the SSE body, the long-poll handler, or any future
+//! stream path) opens a [`Feed`] and pulls ready-encoded frames from it.
+//!
+//! - One publisher task wakes on each commit signal (and on a slow fallback tick), reads the rows after
+//!   its cursor in id order and publishes each as an [`Encoded`] event behind an `Arc`: the SSE frame is
+//!   built once and shared by every connection.
+//! - Global events go through one `broadcast` channel. Per-user events go through a small `broadcast`
+//!   channel per user that has at least one open feed, so a connection only wakes for its own user's
+//!   events and nobody else's ever reach it. Heartbeats ride the global channel: one timer for all.
+//! - A feed that falls behind (its channel overflowed) catches up from the outbox table, so a slow
+//!   connection never blocks the others and never silently loses events.
+
+mod feed;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+
+use crate::store::{Store, StoredEvent};
+
+pub use feed::{Feed, FeedItem};
+
+/// How many events the outbox is read in per query, by the publisher and by catching-up feeds.
+const PAGE: i64 = 500;
+
+/// An event ready to send: the SSE frame is encoded once and shared by every connection.
+#[derive(Debug)]
+pub struct Encoded {
+    pub id: i64,
+    pub user_id: Option<i64>,
+    pub kind: String,
+    /// The payload JSON, for transports that wrap it differently (long-poll).
+    pub data: String,
+    /// `id: N\nevent: NAME\ndata: JSON\n\n`.
+    pub sse: Bytes,
+}
+
+impl Encoded {
+    /// Encodes an event; `id` is `None` for control frames that must not move the client's cursor.
+    pub fn new(id: i64, user_id: Option<i64>, kind: &str, data: String) -> Encoded {
+        // JSON from serde_json is compact, so the payload is always a single `data:` line.
+        let sse = Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n"));
+        Encoded { id, user_id, kind: kind.to_owned(), data, sse }
+    }
+
+    fn from_row(row: StoredEvent) -> Encoded {
+        Encoded::new(row.id, row.user_id, &row.kind, row.data)
+    }
+
+    /// The long-poll form: `{"id":N,"event":NAME,"data":{...}}`.
+    pub fn envelope_json(&self) -> String {
+        format!(r#"{{"id":{},"event":"{}","data":{}}}"#, self.id, self.kind, self.data)
+    }
+}
+
+/// What travels on the global channel.
+#[derive(Debug, Clone)]
+pub enum HubMsg {
+    Event(Arc<Encoded>),
+    Heartbeat,
+}
+
+/// Tuning of the hub.
+#[derive(Debug, Clone)]
+pub struct HubConfig {
+    pub heartbeat: Duration,
+    /// Slots of the global channel; a feed further behind than this catches up from the table.
+    pub global_capacity: usize,
+    /// Slots of each user's channel.
+    pub user_capacity: usize,
+}
+
+/// Which transport a connection uses, for the client counts of `/health` and `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Sse,
+    LongPoll,
+}
+
+impl Transport {
+    fn label(self) -> &'static str {
+        match self {
+            Transport::Sse => "sse",
+            Transport::LongPoll => "longpoll",
+        }
+    }
+}
+
+/// Handle to the hub; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    global: broadcast::Sender<HubMsg>,
+    /// Per-user channels of users with at least one open feed. The publisher holds this lock while it
+    /// sends a page, and feeds subscribe under it, so a new feed sees every event either in its
+    /// channels or at or below the head it reads.
+    users: Mutex<HashMap<i64, broadcast::Sender<Arc<Encoded>>>>,
+    /// The newest event id published.
+    head: AtomicI64,
+    /// Events up to this id may have been deleted by retention. Raised *before* the delete, so a
+    /// feed that checks it after reading the table never misses a prune.
+    pruned_through: AtomicI64,
+    sse_clients: AtomicU64,
+    poll_clients: AtomicU64,
+    running: AtomicBool,
+    config: HubConfig,
+}
+
+impl Hub {
+    /// Starts the publisher and heartbeat task; it stops when `shutdown` is cancelled.
+    pub async fn start(
+        store: Store,
+        config: HubConfig,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<(Hub, tokio::task::JoinHandle<()>)> {
+        let head = store.outbox_head().await?;
+        let (global, _) = broadcast::channel(config.global_capacity);
+        let hub = Hub {
+            inner: Arc::new(Inner {
+                store,
+                global,
+                users: Mutex::new(HashMap::new()),
+                head: AtomicI64::new(head.last_id),
+                pruned_through: AtomicI64::new(head.pruned_through),
+                sse_clients: AtomicU64::new(0),
+                poll_clients: AtomicU64::new(0),
+                running: AtomicBool::new(true),
+                config,
+            }),
+        };
+        let task = tokio::spawn(hub.clone().publish_loop(shutdown));
+        Ok((hub, task))
+    }
+
+    /// The newest event id published to feeds.
+    pub fn head(&self) -> i64 {
+        self.inner.head.load(Ordering::Acquire)
+    }
+
+    /// Whether the publisher still runs (false once shutdown began).
+    pub fn is_running(&self) -> bool {
+        self.inner.running.load(Ordering::Relaxed)
+    }
+
+    /// Open connections by transport: (SSE, long-poll).
+    pub fn client_counts(&self) -> (u64, u64) {
+        (
+            self.inner.sse_clients.load(Ordering::Relaxed),
+            self.inner.poll_clients.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Counts a connection as open until the guard is dropped.
+    pub fn client_guard(&self, transport: Transport) -> ClientGuard {
+        self.counter(transport).fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("cyberhub_streams_open", "transport" => transport.label()).increment(1.0);
+        ClientGuard { hub: self.clone(), transport }
+    }
+
+    fn counter(&self, transport: Transport) -> &AtomicU64 {
+        match transport {
+            Transport::Sse => &self.inner.sse_clients,
+            Transport::LongPoll => &self.inner.poll_clients,
+        }
+    }
+
+    /// Runs retention once: raises the watermark feeds check, then deletes up to it.
+    pub async fn prune(&self, max_age: Duration, max_count: i64) -> anyhow::Result<u64> {
+        let store = &self.inner.store;
+        let cutoff = store.prune_cutoff(max_age.as_millis() as i64, max_count).await?;
+        if cutoff <= self.inner.pruned_through.load(Ordering::Acquire) {
+            return Ok(0);
+        }
+        // Raised before the delete: a feed that reads the table and then checks the watermark cannot
+        // miss a prune that ran in between.
+        self.inner.pruned_through.fetch_max(cutoff, Ordering::AcqRel);
+        let deleted = store.prune_through(cutoff).await?;
+        if deleted > 0 {
+            tracing::info!(deleted, pruned_through = cutoff, "pruned old events");
+        }
+        metrics::counter!("cyberhub_events_pruned_total").increment(deleted);
+        Ok(deleted)
+    }
+
+    /// The id up to which events may have been pruned.
+    pub fn pruned_through(&self) -> i64 {
+        self.inner.pruned_through.load(Ordering::Acquire)
+    }
+
+    async fn publish_loop(self, shutdown: CancellationToken) {
+        let inner = &self.inner;
+        let commit = inner.store.commit_signal();
+        let mut heartbeat = tokio::time::interval(inner.config.heartbeat);
+        heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        heartbeat.tick().await;
+        // Commits from another process (a second server on the same file, the CLI) raise no signal
+        // here; a slow tick picks them up.
+        let mut fallback = tokio::time::interval(Duration::from_secs(1));
+        fallback.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut cursor = self.head();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = commit.notified() => {}
+                _ = fallback.tick() => {}
+                _ = heartbeat.tick() => {
+                    let _ = inner.global.send(HubMsg::Heartbeat);
+                    continue;
+                }
+            }
+            loop {
+                let page = match inner.store.events_after(cursor, PAGE).await {
+                    Ok(page) => page,
+                    Err(e) => {
+                        tracing::error!(error = %e, "hub could not read the outbox; retrying");
+                        break;
+                    }
+                };
+                let full = page.len() as i64 == PAGE;
+                if let Some(last) = page.last() {
+                    cursor = last.id;
+                    self.publish(page);
+                }
+                if !full {
+                    break;
+                }
+            }
+        }
+        inner.running.store(false, Ordering::Relaxed);
+    }
+
+    fn publish(&self, page: Vec<StoredEvent>) {
+        let inner = &self.inner;
+        let users = inner.users.lock().expect("hub lock poisoned");
+        for row in page {
+            let event = Arc::new(Encoded::from_row(row));
+            inner.head.store(event.id, Ordering::Release);
+            metrics::counter!("cyberhub_events_published_total", "event" => event.kind.clone()).increment(1);
+            match event.user_id {
+                // No receiver is not an error: nobody is listening right now.
+                None => drop(inner.global.send(HubMsg::Event(event))),
+                Some(user) => {
+                    if let Some(tx) = users.get(&user) {
+                        let _ = tx.send(event);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Subscribes to the global channel and, for a user, to theirs, and reads the head, atomically
+    /// with respect to the publisher.
+    fn subscribe(&self, user: Option<i64>) -> Subscription {
+        let mut users = self.inner.users.lock().expect("hub lock poisoned");
+        let global = self.inner.global.subscribe();
+        let user = user.map(|id| {
+            let tx = users
+                .entry(id)
+                .or_insert_with(|| broadcast::channel(self.inner.config.user_capacity).0);
+            UserReceiver { hub: self.clone(), user: id, rx: Some(tx.subscribe()) }
+        });
+        Subscription { global, user, head: self.head() }
+    }
+}
+
+/// A connection counted open; decrements on drop.
+pub struct ClientGuard {
+    hub: Hub,
+    transport: Transport,
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        self.hub.counter(self.transport).fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("cyberhub_streams_open", "transport" => self.transport.label()).decrement(1.0);
+    }
+}
+
+struct Subscription {
+    global: broadcast::Receiver<HubMsg>,
+    user: Option<UserReceiver>,
+    head: i64,
+}
+
+/// A receiver on a user's channel; the channel is removed when its last receiver goes.
+struct UserReceiver {
+    hub: Hub,
+    user: i64,
+    rx: Option<broadcast::Receiver<Arc<Encoded>>>,
+}
+
+impl UserReceiver {
+    fn rx(&mut self) -> &mut broadcast::Receiver<Arc<Encoded>> {
+        self.rx.as_mut().expect("present until drop")
+    }
+}
+
+impl Drop for UserReceiver {
+    fn drop(&mut self) {
+        drop(self.rx.take());
+        let mut users = self.hub.inner.users.lock().expect("hub lock poisoned");
+        if users.get(&self.user).is_some_and(|tx| tx.receiver_count() == 0) {
+            users.remove(&self.user);
+        }
+    }
+}

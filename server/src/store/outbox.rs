@@ -1,0 +1,132 @@
+//! The transactional outbox: events are rows written in the same transaction as the change they
+//! announce, read back in id order by the hub and by resuming clients, and pruned by retention.
+
+use cyberhub_protocol::{Announcement, ServerEvent};
+
+use super::{Conn, Store, StoreError, now_ms};
+
+/// An event row as read back from the outbox.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub id: i64,
+    pub kind: String,
+    /// `None` for a global event.
+    pub user_id: Option<i64>,
+    /// The payload as JSON, exactly as written.
+    pub data: String,
+}
+
+/// Where the outbox stands: the newest id ever written and the newest id retention has deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutboxHead {
+    pub last_id: i64,
+    pub pruned_through: i64,
+}
+
+/// Appends an event inside the caller's transaction and returns its id.
+pub(super) async fn emit(conn: &mut Conn, event: &ServerEvent) -> Result<i64, sqlx::Error> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO events (kind, user_id, data, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(event.name())
+    .bind(event.user_id())
+    .bind(event.data_json())
+    .bind(now_ms())
+    .fetch_one(&mut *conn)
+    .await?;
+    tracing::debug!(event_id = id, event = event.name(), user_id = event.user_id(), "event emitted");
+    Ok(id)
+}
+
+impl Store {
+    /// Broadcasts an admin announcement; returns the event id.
+    pub async fn announce(&self, text: &str) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = emit(&mut tx, &ServerEvent::Announcement(Announcement { text: text.to_owned() })).await?;
+        self.commit_with_events(tx).await?;
+        Ok(id)
+    }
+
+    /// Events after `after` in id order, at most `limit`. With `viewer` set, only the global events
+    /// and that user's own; with `None`, only global events.
+    pub async fn events_visible_after(
+        &self,
+        after: i64,
+        viewer: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT id, kind, user_id, data FROM events
+             WHERE id > $1 AND (user_id IS NULL OR user_id = $2)
+             ORDER BY id LIMIT $3",
+        )
+        .bind(after)
+        .bind(viewer)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows)
+    }
+
+    /// Every event after `after` (all users), in id order: what the hub publishes.
+    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+        let rows = sqlx::query_as(
+            "SELECT id, kind, user_id, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows)
+    }
+
+    /// The newest event id and the retention watermark.
+    pub async fn outbox_head(&self) -> Result<OutboxHead, StoreError> {
+        let (last_id, pruned_through): (Option<i64>, i64) = sqlx::query_as(
+            "SELECT (SELECT MAX(id) FROM events),
+                    (SELECT value FROM outbox_state WHERE key = 'pruned_through')",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(OutboxHead {
+            // Retention may have deleted every row; ids are never reused, so the watermark still
+            // tells where the outbox stands.
+            last_id: last_id.unwrap_or(0).max(pruned_through),
+            pruned_through,
+        })
+    }
+
+    /// The highest id retention should delete: everything older than `max_age_ms`, and all but the
+    /// newest `max_count`. Zero when nothing is due.
+    pub async fn prune_cutoff(&self, max_age_ms: i64, max_count: i64) -> Result<i64, StoreError> {
+        let (by_age, by_count): (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT (SELECT MAX(id) FROM events WHERE created_at < $1),
+                    (SELECT MAX(id) - $2 FROM events)",
+        )
+        .bind(now_ms() - max_age_ms)
+        .bind(max_count)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(by_age.unwrap_or(0).max(by_count.unwrap_or(0)).max(0))
+    }
+
+    /// Deletes the events up to `cutoff` and raises the `pruned_through` watermark to it, so a client
+    /// resuming from before it gets `sync:required`. Returns how many rows went.
+    pub async fn prune_through(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let mut tx = self.begin().await?;
+        let deleted = sqlx::query("DELETE FROM events WHERE id <= $1")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "UPDATE outbox_state SET value = CASE WHEN value < $1 THEN $1 ELSE value END
+             WHERE key = 'pruned_through'",
+        )
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,136 @@
+//! Accounts and login sessions.
+
+use cyberhub_protocol::{Role, User};
+
+use super::{Store, StoreError, is_unique_violation, now_ms};
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    username: String,
+    role: String,
+    balance: i64,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> User {
+        User {
+            id: row.id,
+            username: row.username,
+            // The CHECK constraint admits only the two spellings.
+            role: Role::parse(&row.role).unwrap_or(Role::User),
+            balance: row.balance,
+        }
+    }
+}
+
+/// The user behind a valid session token.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+impl Store {
+    /// Creates an account; a taken username is a conflict.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<User, StoreError> {
+        let row: Result<UserRow, _> = sqlx::query_as(
+            "INSERT INTO users (username, password_hash, role, balance, created_at)
+             VALUES ($1, $2, $3, 0, $4) RETURNING id, username, role, balance",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now_ms())
+        .fetch_one(&self.write)
+        .await;
+        match row {
+            Ok(row) => Ok(row.into()),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                code: "username_taken",
+                message: format!("username {username:?} is taken"),
+            }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A user and their password hash, for login.
+    pub async fn user_with_password(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+        let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
+            "SELECT id, username, role, balance, password_hash FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|(id, username, role, balance, hash)| {
+            (UserRow { id, username, role, balance }.into(), hash)
+        }))
+    }
+
+    /// One user by id.
+    pub async fn user(&self, id: i64) -> Result<User, StoreError> {
+        let row: Option<UserRow> =
+            sqlx::query_as("SELECT id, username, role, balance FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.read)
+                .await?;
+        row.map(User::from).ok_or(StoreError::NotFound("user"))
+    }
+
+    /// How many accounts exist (the demo seed only runs on an empty database).
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?;
+        Ok(n)
+    }
+
+    /// Records a session under the SHA-256 of its token.
+    pub async fn create_session(
+        &self,
+        token_hash: &str,
+        user_id: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now_ms())
+        .bind(expires_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The user of an unexpired session, if any.
+    pub async fn session_user(&self, token_hash: &str) -> Result<Option<SessionUser>, StoreError> {
+        let row: Option<(i64, String, String)> = sqlx::query_as(
+            "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.token_hash = $1 AND s.expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_ms())
+        .fetch_optional(&self.read)
+        .await?;
+        Ok(row.map(|(id, username, role)| SessionUser {
+            id,
+            username,
+            role: Role::parse(&role).unwrap_or(Role::User),
+        }))
+    }
+
+    /// Revokes a session (logout).
+    pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+}

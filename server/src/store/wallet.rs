@@ -1,0 +1,312 @@
+//! Money and items: opening cases, selling items back, top-ups and admin adjustments.
+//!
+//! Each operation is one transaction that changes the balance, records it in the ledger and emits the
+//! events the user must see; either all of it is committed or none of it.
+
+use cyberhub_protocol::{
+    BalanceAdjustResponse, BalanceReason, BalanceUpdated, DropNew, InventoryAction, InventoryItem,
+    InventoryUpdated, OpenCaseResponse, Rarity, SellResponse, ServerEvent, TopupRequest, TopupResponse,
+};
+use rand::RngExt;
+
+use super::cases::read_case;
+use super::outbox::emit;
+use super::{Conn, Store, StoreError, now_ms};
+
+/// The largest balance the store accepts: JSON numbers stay exact in JavaScript below 2^53.
+pub const MAX_BALANCE: i64 = (1 << 53) - 1;
+
+#[derive(sqlx::FromRow)]
+struct InventoryRow {
+    id: i64,
+    name: String,
+    rarity: String,
+    value: i64,
+    case_id: i64,
+    case_name: String,
+    won_at: i64,
+}
+
+impl From<InventoryRow> for InventoryItem {
+    fn from(row: InventoryRow) -> InventoryItem {
+        InventoryItem {
+            id: row.id,
+            name: row.name,
+            rarity: Rarity::parse(&row.rarity).unwrap_or(Rarity::Common),
+            value: row.value,
+            case_id: row.case_id,
+            case_name: row.case_name,
+            won_at: row.won_at,
+        }
+    }
+}
+
+impl Store {
+    /// A user's items, newest first.
+    pub async fn inventory(&self, user_id: i64) -> Result<Vec<InventoryItem>, StoreError> {
+        let rows: Vec<InventoryRow> = sqlx::query_as(
+            "SELECT id, name, rarity, value, case_id, case_name, won_at FROM inventory
+             WHERE user_id = $1 ORDER BY id DESC",
+        )
+        .bind(user_id)
+        .fetch_all(&self.read)
+        .await?;
+        Ok(rows.into_iter().map(InventoryItem::from).collect())
+    }
+
+    /// Pays for a case, draws an item by weight with the thread-local CSPRNG, puts it in the
+    /// inventory and records the opening; emits `balance:updated`, `inventory:updated` and `drop:new`.
+    pub async fn open_case(&self, user_id: i64, case_id: i64) -> Result<OpenCaseResponse, StoreError> {
+        let mut tx = self.begin().await?;
+        let case = read_case(&mut tx, case_id).await?;
+        let total: i64 = case.items.iter().map(|i| i.weight).sum();
+        if total <= 0 {
+            return Err(StoreError::Conflict {
+                code: "case_empty",
+                message: "this case has no items to draw".into(),
+            });
+        }
+        let mut ticket = rand::rng().random_range(0..total);
+        let won = case
+            .items
+            .iter()
+            .find(|item| {
+                if ticket < item.weight {
+                    return true;
+                }
+                ticket -= item.weight;
+                false
+            })
+            .expect("a ticket below the total weight always lands on an item");
+
+        let (balance, username) =
+            change_balance(&mut tx, user_id, -case.price, BalanceReason::CaseOpened, None).await?;
+        let now = now_ms();
+        let (inventory_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(case.id)
+        .bind(&case.name)
+        .bind(&won.name)
+        .bind(won.rarity.as_str())
+        .bind(won.value)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user_id)
+        .bind(case.id)
+        .bind(won.id)
+        .bind(inventory_id)
+        .bind(case.price)
+        .bind(won.value)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+
+        let item = InventoryItem {
+            id: inventory_id,
+            name: won.name.clone(),
+            rarity: won.rarity,
+            value: won.value,
+            case_id: case.id,
+            case_name: case.name.clone(),
+            won_at: now,
+        };
+        emit(
+            &mut tx,
+            &ServerEvent::InventoryUpdated(InventoryUpdated {
+                user_id,
+                action: InventoryAction::Added,
+                item: item.clone(),
+            }),
+        )
+        .await?;
+        emit(
+            &mut tx,
+            &ServerEvent::DropNew(DropNew {
+                username,
+                case: case.name.clone(),
+                case_id: case.id,
+                item: won.name.clone(),
+                rarity: won.rarity,
+                value: won.value,
+            }),
+        )
+        .await?;
+        self.commit_with_events(tx).await?;
+        Ok(OpenCaseResponse { item, balance })
+    }
+
+    /// Sells an owned item back for its value: removal and credit in one transaction; emits
+    /// `inventory:updated` and `balance:updated`.
+    pub async fn sell_item(&self, user_id: i64, item_id: i64) -> Result<SellResponse, StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<InventoryRow> = sqlx::query_as(
+            "DELETE FROM inventory WHERE id = $1 AND user_id = $2
+             RETURNING id, name, rarity, value, case_id, case_name, won_at",
+        )
+        .bind(item_id)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        // Another user's item is indistinguishable from a missing one.
+        let item: InventoryItem = row.ok_or(StoreError::NotFound("inventory item"))?.into();
+        let (balance, _) =
+            change_balance(&mut tx, user_id, item.value, BalanceReason::ItemSold, None).await?;
+        emit(
+            &mut tx,
+            &ServerEvent::InventoryUpdated(InventoryUpdated {
+                user_id,
+                action: InventoryAction::Removed,
+                item: item.clone(),
+            }),
+        )
+        .await?;
+        self.commit_with_events(tx).await?;
+        Ok(SellResponse { item_id: item.id, credited: item.value, balance })
+    }
+
+    /// Credits a payment from the billing system once. A repeated payment id with the same user and
+    /// amount gets the first answer again; with different ones it is a conflict.
+    pub async fn topup(&self, req: &TopupRequest) -> Result<TopupResponse, StoreError> {
+        let mut tx = self.begin().await?;
+        let existing: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, amount, balance_after, credited_at FROM payments WHERE payment_id = $1",
+        )
+        .bind(&req.payment_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some((user_id, amount, balance, credited_at)) = existing {
+            if user_id != req.user_id || amount != req.amount {
+                return Err(StoreError::Conflict {
+                    code: "payment_mismatch",
+                    message: format!(
+                        "payment {:?} was already credited with a different user or amount",
+                        req.payment_id
+                    ),
+                });
+            }
+            return Ok(TopupResponse {
+                payment_id: req.payment_id.clone(),
+                user_id,
+                amount,
+                balance,
+                credited_at,
+            });
+        }
+        let (balance, _) = change_balance(
+            &mut tx,
+            req.user_id,
+            req.amount,
+            BalanceReason::Topup,
+            Some(&req.payment_id),
+        )
+        .await?;
+        let credited_at = now_ms();
+        sqlx::query(
+            "INSERT INTO payments (payment_id, user_id, amount, balance_after, credited_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&req.payment_id)
+        .bind(req.user_id)
+        .bind(req.amount)
+        .bind(balance)
+        .bind(credited_at)
+        .execute(&mut *tx)
+        .await?;
+        self.commit_with_events(tx).await?;
+        Ok(TopupResponse {
+            payment_id: req.payment_id.clone(),
+            user_id: req.user_id,
+            amount: req.amount,
+            balance,
+            credited_at,
+        })
+    }
+
+    /// An admin's signed change to a balance, with the reason the user will see.
+    pub async fn adjust_balance(
+        &self,
+        user_id: i64,
+        delta: i64,
+        reason: &str,
+    ) -> Result<BalanceAdjustResponse, StoreError> {
+        let mut tx = self.begin().await?;
+        let (balance, _) =
+            change_balance(&mut tx, user_id, delta, BalanceReason::Adjustment, Some(reason)).await?;
+        self.commit_with_events(tx).await?;
+        Ok(BalanceAdjustResponse { user_id, delta, balance })
+    }
+}
+
+/// Applies `delta` to a balance unless that would take it below zero or above [`MAX_BALANCE`],
+/// writes the ledger row and emits `balance:updated`. Returns the new balance and the username.
+async fn change_balance(
+    conn: &mut Conn,
+    user_id: i64,
+    delta: i64,
+    reason: BalanceReason,
+    note: Option<&str>,
+) -> Result<(i64, String), StoreError> {
+    // The guard sits in the UPDATE itself, so concurrent debits can never both pass a stale check.
+    let updated: Option<(i64, String)> = sqlx::query_as(
+        "UPDATE users SET balance = balance + $1
+         WHERE id = $2 AND balance + $1 >= 0 AND balance + $1 <= $3
+         RETURNING balance, username",
+    )
+    .bind(delta)
+    .bind(user_id)
+    .bind(MAX_BALANCE)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some((balance, username)) = updated else {
+        let current: Option<(i64,)> = sqlx::query_as("SELECT balance FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        return Err(match current {
+            None => StoreError::NotFound("user"),
+            Some((balance,)) if delta < 0 => StoreError::InsufficientFunds { balance, needed: -delta },
+            Some(_) => StoreError::Conflict {
+                code: "balance_limit",
+                message: "the balance would exceed the largest supported amount".into(),
+            },
+        });
+    };
+    let reason_str = match reason {
+        BalanceReason::CaseOpened => "case_opened",
+        BalanceReason::ItemSold => "item_sold",
+        BalanceReason::Topup => "topup",
+        BalanceReason::Adjustment => "adjustment",
+    };
+    sqlx::query(
+        "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(user_id)
+    .bind(delta)
+    .bind(balance)
+    .bind(reason_str)
+    .bind(note)
+    .bind(now_ms())
+    .execute(&mut *conn)
+    .await?;
+    emit(
+        conn,
+        &ServerEvent::BalanceUpdated(BalanceUpdated {
+            user_id,
+            balance,
+            delta,
+            reason,
+            note: note.map(str::to_owned),
+        }),
+    )
+    .await?;
+    Ok((balance, username))
+}
