@@ -1,0 +1,321 @@
+//! `spawn_app()`: the real server on a loopback port with a real SQLite file, and a `TestApp` with one
+//! method per endpoint, so each test reads as the behaviour it pins down.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use cyberhub_protocol::*;
+use cyberhub_server::App;
+use cyberhub_server::auth::hash_password;
+use cyberhub_server::config::Config;
+use cyberhub_server::http::webhooks::sign;
+use futures_util::StreamExt;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const TOPUP_SECRET: &str = "test-topup-secret";
+pub const PASSWORD: &str = "password-123";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub http: reqwest::Client,
+    _db_dir: tempfile::TempDir,
+    pub admin_token: String,
+    pub config: Config,
+    shutdown: CancellationToken,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+/// A server with a fresh database and an admin (`root`) signed in.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like [`spawn_app`], with settings changed first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let db_dir = tempfile::tempdir().unwrap();
+    let mut config = Config::defaults();
+    config.database_url = format!("sqlite://{}", db_dir.path().join("cyberhub.db").display());
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.topup_secret = Some(TOPUP_SECRET.into());
+    config.shutdown_grace_secs = 5;
+    tweak(&mut config);
+    let store = cyberhub_server::store::Store::open(&config.database_url).await.unwrap();
+    store.create_user("root", &hash_password(PASSWORD).unwrap(), Role::Admin).await.unwrap();
+    store.close().await;
+    let (addr, shutdown, server) = start(config.clone()).await;
+    let mut app = TestApp {
+        addr,
+        http: reqwest::Client::new(),
+        _db_dir: db_dir,
+        admin_token: String::new(),
+        config,
+        shutdown,
+        server: Some(server),
+    };
+    app.admin_token = app.login("root", PASSWORD).await;
+    app
+}
+
+async fn start(
+    config: Config,
+) -> (SocketAddr, CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+    let listener = TcpListener::bind(config.listen).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = App::build(config).await.unwrap();
+    let shutdown = app.state.shutdown.clone();
+    let server = tokio::spawn(app.serve(listener));
+    (addr, shutdown, server)
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Graceful stop (as on SIGTERM); waits for the server to finish.
+    pub async fn stop(&mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+    }
+
+    /// Stops the server and starts a new one on the same database file (and, by default, a new port).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let (addr, shutdown, server) = start(self.config.clone()).await;
+        self.addr = addr;
+        self.shutdown = shutdown;
+        self.server = Some(server);
+    }
+
+    // ---- auth ----
+
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let res = self.post_json("/v1/auth/login", None, &serde_json::json!({"username": username, "password": password})).await;
+        assert_eq!(res.status(), StatusCode::OK, "login of {username}");
+        res.json::<LoginResponse>().await.unwrap().token
+    }
+
+    /// Creates a member through the admin API and signs them in: (user, token).
+    pub async fn new_user(&self, username: &str) -> (User, String) {
+        let res = self
+            .post_json(
+                "/v1/admin/users",
+                Some(&self.admin_token),
+                &serde_json::json!({"username": username, "password": PASSWORD, "role": "user"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        let user: User = res.json().await.unwrap();
+        let token = self.login(username, PASSWORD).await;
+        (user, token)
+    }
+
+    // ---- plain requests ----
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.http.get(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.http.post(self.url(path)).json(body);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>) -> Response {
+        let mut req = self.http.post(self.url(path));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        req.send().await.unwrap()
+    }
+
+    // ---- domain ----
+
+    pub async fn me(&self, token: &str) -> User {
+        let res = self.get("/v1/me", Some(token)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
+    pub async fn balance(&self, token: &str) -> i64 {
+        self.me(token).await.balance
+    }
+
+    pub async fn adjust_balance(&self, user_id: i64, delta: i64) -> Response {
+        self.post_json(
+            &format!("/v1/admin/users/{user_id}/balance"),
+            Some(&self.admin_token),
+            &serde_json::json!({"delta": delta, "reason": "test funding"}),
+        )
+        .await
+    }
+
+    pub async fn fund(&self, user_id: i64, amount: i64) {
+        assert_eq!(self.adjust_balance(user_id, amount).await.status(), StatusCode::OK);
+    }
+
+    /// Creates a case through the admin API.
+    pub async fn create_case(&self, body: &Value) -> Response {
+        self.post_json("/v1/admin/cases", Some(&self.admin_token), body).await
+    }
+
+    /// A case with the given price and one item of the given value (always drawn).
+    pub async fn simple_case(&self, price: i64, value: i64) -> Case {
+        let res = self.create_case(&case_body("Test Case", price, &[("Prize", "rare", value, 1)])).await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json().await.unwrap()
+    }
+
+    pub async fn open_case(&self, token: &str, case_id: i64) -> Response {
+        self.post(&format!("/v1/cases/{case_id}/open"), Some(token)).await
+    }
+
+    pub async fn inventory(&self, token: &str) -> Vec<InventoryItem> {
+        let res = self.get("/v1/me/inventory", Some(token)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Inventory>().await.unwrap().items
+    }
+
+    pub async fn announce(&self, text: &str) -> i64 {
+        let res = self
+            .post_json("/v1/admin/announcements", Some(&self.admin_token), &serde_json::json!({"text": text}))
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<AnnouncementResponse>().await.unwrap().event_id
+    }
+
+    /// Sends a top-up body signed with `secret` (the right one unless a test says otherwise).
+    pub async fn topup_raw(&self, body: &str, signature: Option<String>) -> Response {
+        let mut req = self.http.post(self.url("/v1/webhooks/topup")).header("content-type", "application/json").body(body.to_owned());
+        if let Some(signature) = signature {
+            req = req.header("x-cyberhub-signature", signature);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn topup(&self, payment_id: &str, user_id: i64, amount: i64) -> Response {
+        let body = serde_json::json!({"payment_id": payment_id, "user_id": user_id, "amount": amount}).to_string();
+        self.topup_raw(&body, Some(sign(TOPUP_SECRET.as_bytes(), body.as_bytes()))).await
+    }
+
+    pub async fn health(&self) -> Health {
+        self.get("/health", None).await.json().await.unwrap()
+    }
+
+    // ---- streams ----
+
+    /// Opens `GET /v1/events` with an optional bearer token and `Last-Event-ID`.
+    pub async fn stream(&self, token: Option<&str>, last_event_id: Option<i64>) -> EventStream {
+        let mut req = self.http.get(self.url("/v1/events"));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id.to_string());
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        EventStream::from_response(res)
+    }
+
+    pub async fn poll(&self, token: Option<&str>, query: &str) -> Response {
+        self.get(&format!("/v1/events/poll?{query}"), token).await
+    }
+}
+
+/// A JSON case body: `(name, rarity, value, weight)` per item.
+pub fn case_body(name: &str, price: i64, items: &[(&str, &str, i64, i64)]) -> Value {
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(name, rarity, value, weight)| serde_json::json!({"name": name, "rarity": rarity, "value": value, "weight": weight}))
+        .collect();
+    serde_json::json!({"name": name, "price": price, "image_url": "https://img.example/case.png", "items": items})
+}
+
+/// Asserts an error answer: its status and the `code` of its JSON body.
+pub async fn assert_error(res: Response, status: StatusCode, code: &str) {
+    assert_eq!(res.status(), status);
+    let body: ErrorBody = res.json().await.expect("error answers have a JSON body");
+    assert_eq!(body.error.code, code, "message: {}", body.error.message);
+    assert!(!body.error.message.is_empty());
+}
+
+/// One parsed SSE frame.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub id: Option<i64>,
+    pub event: String,
+    pub data: Value,
+}
+
+/// A live SSE connection read with the `sse-stream` parser.
+pub struct EventStream {
+    inner: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<sse_stream::Sse, sse_stream::Error>> + Send>>,
+    pub retry: Option<u64>,
+}
+
+impl EventStream {
+    pub fn from_response(res: Response) -> EventStream {
+        EventStream { inner: Box::pin(sse_stream::SseByteStream::new(res.bytes_stream())), retry: None }
+    }
+
+    /// The next event frame within `within`; `None` on timeout or end of stream.
+    pub async fn next_within(&mut self, within: Duration) -> Option<Frame> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let item = tokio::time::timeout_at(deadline, self.inner.next()).await.ok()??;
+            let sse = item.expect("well-formed SSE");
+            if let Some(retry) = sse.retry {
+                self.retry = Some(retry);
+            }
+            let (Some(event), Some(data)) = (sse.event, sse.data) else { continue };
+            return Some(Frame {
+                id: sse.id.map(|id| id.parse().expect("numeric id")),
+                event,
+                data: serde_json::from_str(&data).expect("JSON data"),
+            });
+        }
+    }
+
+    /// The next event frame, failing the test after 5 s.
+    pub async fn next(&mut self) -> Frame {
+        self.next_within(Duration::from_secs(5)).await.expect("an event within 5 s")
+    }
+
+    /// Reads `n` events (after the opening `ready`, which the caller takes first).
+    pub async fn take(&mut self, n: usize) -> Vec<Frame> {
+        let mut frames = Vec::with_capacity(n);
+        for _ in 0..n {
+            frames.push(self.next().await);
+        }
+        frames
+    }
+
+    /// Asserts nothing more arrives within `within`.
+    pub async fn assert_quiet(&mut self, within: Duration) {
+        if let Some(frame) = self.next_within(within).await {
+            panic!("expected no more events, got {frame:?}");
+        }
+    }
+
+    /// Reads until the stream ends (or 5 s pass); returns the events seen.
+    pub async fn drain_to_end(&mut self) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next_within(Duration::from_secs(5)).await {
+            frames.push(frame);
+        }
+        frames
+    }
+}

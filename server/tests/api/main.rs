@@ -1,0 +1,10 @@
+//! API tests: the real server on a loopback port, a real SQLite file, real HTTP.
+
+mod helpers;
+
+mod auth;
+mod cases;
+mod ops;
+mod stream;
+mod topup;
+mod wallet;

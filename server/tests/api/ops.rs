@@ -1,0 +1,62 @@
+use std::time::Duration;
+
+use crate::helpers::*;
+
+async fn wait_for_clients(app: &TestApp, want: (u64, u64)) {
+    for _ in 0..50 {
+        let h = app.health().await;
+        if (h.sse_clients, h.poll_clients) == want {
+            assert_eq!(h.clients, want.0 + want.1);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let h = app.health().await;
+    panic!("expected (sse, poll) = {want:?}, health says ({}, {})", h.sse_clients, h.poll_clients);
+}
+
+#[tokio::test]
+async fn health_reports_ok_and_counts_stream_connections_up_and_down() {
+    let app = spawn_app().await;
+    let health = app.health().await;
+    assert_eq!((health.status.as_str(), health.stream.as_str(), health.database.as_str()), ("ok", "active", "ok"));
+    assert_eq!(health.clients, 0);
+
+    let a = app.stream(None, None).await;
+    let b = app.stream(None, None).await;
+    wait_for_clients(&app, (2, 0)).await;
+
+    let head = health.last_event_id;
+    let poll = tokio::spawn({
+        let url = app.url(&format!("/v1/events/poll?after={head}&timeout=3"));
+        async move { reqwest::get(url).await.unwrap().status() }
+    });
+    wait_for_clients(&app, (2, 1)).await;
+    drop(a);
+    wait_for_clients(&app, (1, 1)).await;
+    drop(b);
+    assert!(poll.await.unwrap().is_success());
+    wait_for_clients(&app, (0, 0)).await;
+}
+
+#[tokio::test]
+async fn metrics_expose_streams_events_and_requests_in_prometheus_format() {
+    let app = spawn_app().await;
+    let mut stream = app.stream(None, None).await;
+    stream.next().await;
+    app.announce("metrics").await;
+    stream.next().await;
+    let res = app.get("/metrics", None).await;
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let text = res.text().await.unwrap();
+    for name in [
+        "cyberhub_streams_open{transport=\"sse\"}",
+        "cyberhub_events_published_total{event=\"announcement\"}",
+        "cyberhub_events_delivered_total{transport=\"sse\"}",
+        "cyberhub_http_requests_total{",
+        "route=\"/v1/admin/announcements\"",
+        "cyberhub_http_request_duration_seconds_bucket{",
+    ] {
+        assert!(text.contains(name), "{name} missing from /metrics");
+    }
+}
