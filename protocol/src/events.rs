@@ -243,13 +243,19 @@ mod tests {
             event: ServerEvent::Announcement(Announcement { text: "hi".into() }),
         };
         let json = serde_json::to_string(&env).unwrap();
-        assert_eq!(json, r#"{"id":7,"event":"announcement","data":{"text":"hi"}}"#);
+        assert_eq!(
+            json,
+            r#"{"id":7,"event":"announcement","data":{"text":"hi"}}"#
+        );
         assert_eq!(serde_json::from_str::<EventEnvelope>(&json).unwrap(), env);
     }
 
     #[test]
     fn an_sse_frame_parses_back_into_its_event() {
-        let ev = ServerEvent::CasesUpdated(CasesUpdated { case_id: 3, action: CaseAction::Deleted });
+        let ev = ServerEvent::CasesUpdated(CasesUpdated {
+            case_id: 3,
+            action: CaseAction::Deleted,
+        });
         let back = ServerEvent::from_parts(ev.name(), &ev.data_json()).unwrap();
         assert_eq!(back, ev);
     }

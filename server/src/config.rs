@@ -48,20 +48,40 @@ pub enum UserCommand {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "CYBERHUB_LISTEN", default_value = "0.0.0.0:3000", global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_LISTEN",
+        default_value = "0.0.0.0:3000",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Database URL; the embedded default is a SQLite file under ./data/.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/cyberhub.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/cyberhub.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// Shared secret of the billing system's top-up webhook (HMAC-SHA256). Unset: the webhook refuses
     /// every call.
-    #[arg(long, env = "CYBERHUB_TOPUP_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_TOPUP_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub topup_secret: Option<String>,
 
     /// Seconds between heartbeat comments on open streams.
-    #[arg(long, env = "CYBERHUB_HEARTBEAT_SECS", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_HEARTBEAT_SECS",
+        default_value_t = 15,
+        global = true
+    )]
     pub heartbeat_secs: u64,
 
     /// Reconnect delay (`retry:`) advised to SSE clients, in milliseconds.
@@ -70,19 +90,39 @@ pub struct Config {
 
     /// On shutdown, streams advise a reconnect delay of retry_ms plus a random share of this many
     /// milliseconds, so clients do not all come back in the same instant.
-    #[arg(long, env = "CYBERHUB_SHUTDOWN_RETRY_SPREAD_MS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_SHUTDOWN_RETRY_SPREAD_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub shutdown_retry_spread_ms: u64,
 
     /// How long graceful shutdown waits for connections to finish before it gives up, in seconds.
-    #[arg(long, env = "CYBERHUB_SHUTDOWN_GRACE_SECS", default_value_t = 10, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
     pub shutdown_grace_secs: u64,
 
     /// Long-poll wait when the client names none, in seconds.
-    #[arg(long, env = "CYBERHUB_POLL_TIMEOUT_SECS", default_value_t = 25, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_POLL_TIMEOUT_SECS",
+        default_value_t = 25,
+        global = true
+    )]
     pub poll_timeout_secs: u64,
 
     /// The longest long-poll wait a client may ask for, in seconds.
-    #[arg(long, env = "CYBERHUB_POLL_MAX_TIMEOUT_SECS", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_POLL_MAX_TIMEOUT_SECS",
+        default_value_t = 60,
+        global = true
+    )]
     pub poll_max_timeout_secs: u64,
 
     /// Keep events at most this many seconds (resuming from an older id gets `sync:required`).
@@ -90,11 +130,21 @@ pub struct Config {
     pub retention_max_age_secs: u64,
 
     /// Keep at most this many of the newest events.
-    #[arg(long, env = "CYBERHUB_RETENTION_MAX_EVENTS", default_value_t = 1_000_000, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_RETENTION_MAX_EVENTS",
+        default_value_t = 1_000_000,
+        global = true
+    )]
     pub retention_max_events: i64,
 
     /// Seconds between retention runs.
-    #[arg(long, env = "CYBERHUB_PRUNE_INTERVAL_SECS", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_PRUNE_INTERVAL_SECS",
+        default_value_t = 60,
+        global = true
+    )]
     pub prune_interval_secs: u64,
 
     /// Lifetime of a login session, in seconds.
@@ -102,11 +152,21 @@ pub struct Config {
     pub session_ttl_secs: u64,
 
     /// Mark the session cookie `Secure` (set this when TLS is terminated in front of the server).
-    #[arg(long, env = "CYBERHUB_COOKIE_SECURE", default_value_t = false, global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_COOKIE_SECURE",
+        default_value_t = false,
+        global = true
+    )]
     pub cookie_secure: bool,
 
     /// Origins allowed to call the API from a browser (comma-separated); empty: same origin only.
-    #[arg(long, env = "CYBERHUB_CORS_ORIGINS", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
     pub cors_origins: Vec<String>,
 
     /// The largest request body accepted, in bytes.
@@ -114,7 +174,12 @@ pub struct Config {
     pub body_limit_bytes: usize,
 
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
-    #[arg(long, env = "CYBERHUB_LOG_FORMAT", default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "CYBERHUB_LOG_FORMAT",
+        default_value = "text",
+        global = true
+    )]
     pub log_format: String,
 }
 

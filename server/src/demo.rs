@@ -16,9 +16,24 @@ pub struct DemoLogin {
 
 /// The accounts the demo creates.
 pub const LOGINS: [DemoLogin; 3] = [
-    DemoLogin { username: "admin", password: "admin-demo-1", role: Role::Admin, balance: 0 },
-    DemoLogin { username: "alice", password: "alice-demo-1", role: Role::User, balance: 150_000 },
-    DemoLogin { username: "bob", password: "bob-demo-1", role: Role::User, balance: 50_000 },
+    DemoLogin {
+        username: "admin",
+        password: "admin-demo-1",
+        role: Role::Admin,
+        balance: 0,
+    },
+    DemoLogin {
+        username: "alice",
+        password: "alice-demo-1",
+        role: Role::User,
+        balance: 150_000,
+    },
+    DemoLogin {
+        username: "bob",
+        password: "bob-demo-1",
+        role: Role::User,
+        balance: 50_000,
+    },
 ];
 
 /// Seeds the demo data unless the database already has users. Returns whether it seeded.
@@ -31,7 +46,9 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
         let hash = tokio::task::spawn_blocking(move || hash_password(password)).await??;
         let user = store.create_user(login.username, &hash, login.role).await?;
         if login.balance > 0 {
-            store.adjust_balance(user.id, login.balance, "demo starting balance").await?;
+            store
+                .adjust_balance(user.id, login.balance, "demo starting balance")
+                .await?;
         }
     }
     for case in cases() {
@@ -41,7 +58,12 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
 }
 
 fn item(name: &str, rarity: Rarity, value: i64, weight: i64) -> CaseItemInput {
-    CaseItemInput { name: name.into(), rarity, value, weight }
+    CaseItemInput {
+        name: name.into(),
+        rarity,
+        value,
+        weight,
+    }
 }
 
 fn cases() -> Vec<CaseInput> {

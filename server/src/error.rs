@@ -15,7 +15,11 @@ pub enum ApiError {
     Invalid { code: &'static str, message: String },
     /// The request itself could not be read: bad JSON, bad path or query, bad header (4xx as given).
     #[error("{message}")]
-    BadRequest { status: StatusCode, code: &'static str, message: String },
+    BadRequest {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+    },
     #[error("authentication required")]
     Unauthenticated,
     #[error("invalid username or password")]
@@ -40,7 +44,10 @@ pub enum ApiError {
 impl ApiError {
     /// A 422 for a value that breaks a rule.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError::Invalid { code, message: message.into() }
+        ApiError::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 
     fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -70,7 +77,12 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: code.to_owned(),
+                message,
+            },
+        };
         (status, axum::Json(body)).into_response()
     }
 }
@@ -97,7 +109,11 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::BytesRejection(_) => body_code(rejection.status()),
             _ => "invalid_body",
         };
-        ApiError::BadRequest { status: rejection.status(), code, message: rejection.body_text() }
+        ApiError::BadRequest {
+            status: rejection.status(),
+            code,
+            message: rejection.body_text(),
+        }
     }
 }
 
@@ -113,16 +129,28 @@ impl From<BytesRejection> for ApiError {
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> ApiError {
-        ApiError::BadRequest { status: rejection.status(), code: "invalid_path", message: rejection.body_text() }
+        ApiError::BadRequest {
+            status: rejection.status(),
+            code: "invalid_path",
+            message: rejection.body_text(),
+        }
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
-        ApiError::BadRequest { status: rejection.status(), code: "invalid_query", message: rejection.body_text() }
+        ApiError::BadRequest {
+            status: rejection.status(),
+            code: "invalid_query",
+            message: rejection.body_text(),
+        }
     }
 }
 
 fn body_code(status: StatusCode) -> &'static str {
-    if status == StatusCode::PAYLOAD_TOO_LARGE { "payload_too_large" } else { "invalid_body" }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "payload_too_large"
+    } else {
+        "invalid_body"
+    }
 }

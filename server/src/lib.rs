@@ -56,7 +56,10 @@ impl App {
             shutdown,
             metrics: metrics_handle(),
         };
-        Ok(App { state, tasks: vec![hub_task, pruner] })
+        Ok(App {
+            state,
+            tasks: vec![hub_task, pruner],
+        })
     }
 
     /// Serves until `state.shutdown` is cancelled, then lets open requests finish (streams end at
@@ -72,7 +75,9 @@ impl App {
         shutdown.cancelled().await;
         match tokio::time::timeout(grace, server).await {
             Ok(joined) => joined??,
-            Err(_) => tracing::warn!("connections still open after the grace period; closing anyway"),
+            Err(_) => {
+                tracing::warn!("connections still open after the grace period; closing anyway")
+            }
         }
         for task in self.tasks {
             let _ = task.await;
@@ -89,7 +94,10 @@ async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
             _ = shutdown.cancelled() => return,
             _ = every.tick() => {}
         }
-        if let Err(e) = hub.prune(config.retention_max_age(), config.retention_max_events).await {
+        if let Err(e) = hub
+            .prune(config.retention_max_age(), config.retention_max_events)
+            .await
+        {
             tracing::error!(error = %e, "retention run failed");
         }
     }
@@ -102,7 +110,9 @@ fn metrics_handle() -> PrometheusHandle {
     HANDLE
         .get_or_init(|| {
             let recorder = PrometheusBuilder::new()
-                .set_buckets(&[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+                .set_buckets(&[
+                    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+                ])
                 .expect("static buckets are valid")
                 .build_recorder();
             let handle = recorder.handle();

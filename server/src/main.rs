@@ -14,14 +14,22 @@ const DEMO_TOPUP_SECRET: &str = "demo-topup-secret";
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_tracing(&cli.config);
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(async move {
-        match cli.command.unwrap_or(Command::Serve { demo: false }) {
-            Command::Serve { demo } => serve(cli.config, demo).await,
-            Command::User { command: UserCommand::Add { name, password, admin } } => {
-                add_user(&cli.config, &name, &password, admin).await
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(async move {
+            match cli.command.unwrap_or(Command::Serve { demo: false }) {
+                Command::Serve { demo } => serve(cli.config, demo).await,
+                Command::User {
+                    command:
+                        UserCommand::Add {
+                            name,
+                            password,
+                            admin,
+                        },
+                } => add_user(&cli.config, &name, &password, admin).await,
             }
-        }
-    })
+        })
 }
 
 async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
@@ -31,8 +39,12 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     if config.topup_secret.is_none() {
         tracing::warn!("CYBERHUB_TOPUP_SECRET is not set: the top-up webhook refuses every call");
     }
-    let listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    let app = App::build(config.clone()).await.context("starting the server")?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let app = App::build(config.clone())
+        .await
+        .context("starting the server")?;
     if demo {
         print_demo(&app, &config).await?;
     }
@@ -60,7 +72,9 @@ async fn print_demo(app: &App, config: &Config) -> anyhow::Result<()> {
             );
         }
     } else {
-        println!("Database already has users; demo data not added again. Demo logins, if seeded before:");
+        println!(
+            "Database already has users; demo data not added again. Demo logins, if seeded before:"
+        );
         for login in &demo::LOGINS {
             println!("  {} / {}", login.username, login.password);
         }
@@ -73,13 +87,22 @@ async fn print_demo(app: &App, config: &Config) -> anyhow::Result<()> {
 
 async fn add_user(config: &Config, name: &str, password: &str, admin: bool) -> anyhow::Result<()> {
     let store = Store::open(&config.database_url).await?;
-    let role = if admin { cyberhub_protocol::Role::Admin } else { cyberhub_protocol::Role::User };
+    let role = if admin {
+        cyberhub_protocol::Role::Admin
+    } else {
+        cyberhub_protocol::Role::User
+    };
     validate::check_username(name).map_err(|e| anyhow::anyhow!("{e}"))?;
     validate::check_password(password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let password = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await??;
     let user = store.create_user(name, &hash, role).await?;
-    println!("created {} user {:?} with id {}", role.as_str(), user.username, user.id);
+    println!(
+        "created {:?} with id {} and role {}",
+        user.username,
+        user.id,
+        role.as_str()
+    );
     store.close().await;
     Ok(())
 }

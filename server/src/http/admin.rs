@@ -34,7 +34,10 @@ async fn create_user(
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| ApiError::Internal(e.into()))??;
-    let user = state.store.create_user(&req.username, &hash, req.role).await?;
+    let user = state
+        .store
+        .create_user(&req.username, &hash, req.role)
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -50,7 +53,12 @@ async fn adjust_balance(
     }
     check_range("delta", req.delta.abs(), 1, MAX_MONEY)?;
     check_len("reason", &req.reason, 1, 200)?;
-    Ok(Json(state.store.adjust_balance(user_id, req.delta, &req.reason).await?))
+    Ok(Json(
+        state
+            .store
+            .adjust_balance(user_id, req.delta, &req.reason)
+            .await?,
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username))]

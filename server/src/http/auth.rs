@@ -15,7 +15,9 @@ use crate::error::ApiError;
 use crate::store::now_ms;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/auth/login", post(login)).route("/v1/auth/logout", post(logout))
+    Router::new()
+        .route("/v1/auth/login", post(login))
+        .route("/v1/auth/logout", post(logout))
 }
 
 /// Checks the password, opens a session and returns its token. The token is also set as an HttpOnly
@@ -28,28 +30,46 @@ async fn login(
     let found = state.store.user_with_password(&req.username).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
     let password = req.password;
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok =
+        tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
+            .await
+            .map_err(|e| ApiError::Internal(e.into()))?;
     let Some((user, _)) = found.filter(|_| ok) else {
         return Err(ApiError::BadCredentials);
     };
     let token = new_token();
     let ttl = state.config.session_ttl_secs;
-    state.store.create_session(&token_hash(&token), user.id, now_ms() + ttl as i64 * 1000).await?;
+    state
+        .store
+        .create_session(&token_hash(&token), user.id, now_ms() + ttl as i64 * 1000)
+        .await?;
     tracing::info!(user_id = user.id, "logged in");
     let cookie = session_cookie(&token, ttl, state.config.cookie_secure);
-    Ok((AppendHeaders([(SET_COOKIE, cookie)]), Json(LoginResponse { token, user })))
+    Ok((
+        AppendHeaders([(SET_COOKIE, cookie)]),
+        Json(LoginResponse { token, user }),
+    ))
 }
 
 /// Revokes the session of the presented bearer token and clears the cookie.
-async fn logout(State(state): State<AppState>, caller: AuthUser) -> Result<impl IntoResponse, ApiError> {
-    state.store.delete_session(&token_hash(&caller.token)).await?;
+async fn logout(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<impl IntoResponse, ApiError> {
+    state
+        .store
+        .delete_session(&token_hash(&caller.token))
+        .await?;
     let cookie = session_cookie("", 0, state.config.cookie_secure);
-    Ok((StatusCode::NO_CONTENT, AppendHeaders([(SET_COOKIE, cookie)])))
+    Ok((
+        StatusCode::NO_CONTENT,
+        AppendHeaders([(SET_COOKIE, cookie)]),
+    ))
 }
 
 fn session_cookie(token: &str, max_age_secs: u64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/v1/events; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}")
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/v1/events; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    )
 }

@@ -21,7 +21,9 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn list(State(state): State<AppState>) -> Result<Json<CaseList>, ApiError> {
-    Ok(Json(CaseList { cases: state.store.list_cases().await? }))
+    Ok(Json(CaseList {
+        cases: state.store.list_cases().await?,
+    }))
 }
 
 async fn one(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<Case>, ApiError> {
@@ -44,7 +46,10 @@ async fn create(
     Json(input): Json<CaseInput>,
 ) -> Result<(StatusCode, Json<Case>), ApiError> {
     validate_case(&input)?;
-    Ok((StatusCode::CREATED, Json(state.store.create_case(&input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_case(&input).await?),
+    ))
 }
 
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, case_id))]
@@ -74,14 +79,27 @@ fn validate_case(input: &CaseInput) -> Result<(), ApiError> {
     check_range("price", input.price, 0, MAX_MONEY)?;
     check_len("image_url", &input.image_url, 0, 2048)?;
     let url = input.image_url.as_str();
-    if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
-        return Err(ApiError::invalid("invalid_image_url", "image_url must be an http(s) URL or a path starting with /"));
+    if !(url.is_empty()
+        || url.starts_with("https://")
+        || url.starts_with("http://")
+        || url.starts_with('/'))
+    {
+        return Err(ApiError::invalid(
+            "invalid_image_url",
+            "image_url must be an http(s) URL or a path starting with /",
+        ));
     }
     if input.items.is_empty() {
-        return Err(ApiError::invalid("no_items", "a case needs at least one item"));
+        return Err(ApiError::invalid(
+            "no_items",
+            "a case needs at least one item",
+        ));
     }
     if input.items.len() > 100 {
-        return Err(ApiError::invalid("too_many_items", "a case holds at most 100 items"));
+        return Err(ApiError::invalid(
+            "too_many_items",
+            "a case holds at most 100 items",
+        ));
     }
     for item in &input.items {
         check_len("item name", &item.name, 1, 100)?;

@@ -94,7 +94,11 @@ impl FromRequestParts<AppState> for StreamViewer {
 }
 
 async fn session(state: &AppState, token: &str) -> Result<SessionUser, ApiError> {
-    state.store.session_user(&token_hash(token)).await?.ok_or(ApiError::Unauthenticated)
+    state
+        .store
+        .session_user(&token_hash(token))
+        .await?
+        .ok_or(ApiError::Unauthenticated)
 }
 
 fn bearer(parts: &Parts) -> Result<Option<String>, ApiError> {
@@ -103,7 +107,9 @@ fn bearer(parts: &Parts) -> Result<Option<String>, ApiError> {
     };
     let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_owned()))
         }
         _ => Err(ApiError::Unauthenticated),

@@ -20,8 +20,13 @@ async fn me(State(state): State<AppState>, caller: AuthUser) -> Result<Json<User
     Ok(Json(state.store.user(caller.user.id).await?))
 }
 
-async fn inventory(State(state): State<AppState>, caller: AuthUser) -> Result<Json<Inventory>, ApiError> {
-    Ok(Json(Inventory { items: state.store.inventory(caller.user.id).await? }))
+async fn inventory(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Json<Inventory>, ApiError> {
+    Ok(Json(Inventory {
+        items: state.store.inventory(caller.user.id).await?,
+    }))
 }
 
 #[tracing::instrument(skip_all, fields(user_id = caller.user.id, item_id))]

@@ -14,7 +14,9 @@ use super::AppState;
 use super::extract::Json;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/metrics", get(metrics_text))
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics_text))
 }
 
 /// `{"status":"ok","stream":"active","clients":N,...}` as in the seed; 503 when the database fails.
@@ -23,7 +25,12 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let (sse, poll) = state.hub.client_counts();
     let health = Health {
         status: if database_ok { "ok" } else { "degraded" }.into(),
-        stream: if state.hub.is_running() && !state.shutdown.is_cancelled() { "active" } else { "stopping" }.into(),
+        stream: if state.hub.is_running() && !state.shutdown.is_cancelled() {
+            "active"
+        } else {
+            "stopping"
+        }
+        .into(),
         clients: sse + poll,
         sse_clients: sse,
         poll_clients: poll,
@@ -31,14 +38,21 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         last_event_id: state.hub.head(),
         version: env!("CARGO_PKG_VERSION").into(),
     };
-    let status = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if database_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(health))
 }
 
 /// Prometheus text format.
 async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
     state.metrics.run_upkeep();
-    ([("content-type", "text/plain; version=0.0.4")], state.metrics.render())
+    (
+        [("content-type", "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
 }
 
 /// Counts requests and their latency (to the response head) by method, matched route and status.
@@ -54,6 +68,7 @@ pub async fn track(request: Request, next: Next) -> Response {
     let status = response.status().as_u16().to_string();
     let labels = [("method", method), ("route", route), ("status", status)];
     metrics::counter!("cyberhub_http_requests_total", &labels).increment(1);
-    metrics::histogram!("cyberhub_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("cyberhub_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
     response
 }

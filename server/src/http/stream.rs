@@ -25,7 +25,9 @@ use crate::hub::{Encoded, Feed, FeedItem, Transport};
 const POLL_BATCH: usize = 500;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/events", get(sse)).route("/v1/events/poll", get(poll))
+    Router::new()
+        .route("/v1/events", get(sse))
+        .route("/v1/events/poll", get(poll))
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,14 +44,28 @@ async fn sse(
     headers: HeaderMap,
     Query(params): Query<SseParams>,
 ) -> Result<Response, ApiError> {
-    let header_cursor = headers.get("last-event-id").map(|v| v.to_str().unwrap_or("\u{0}"));
-    let resume = parse_cursor(header_cursor.or(params.last_event_id.as_deref()), "Last-Event-ID")?;
+    let header_cursor = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let resume = parse_cursor(
+        header_cursor.or(params.last_event_id.as_deref()),
+        "Last-Event-ID",
+    )?;
     let user_id = viewer.as_ref().map(|u| u.id);
     let mut feed = state.hub.open_feed(user_id, resume).await?;
     let guard = state.hub.client_guard(Transport::Sse);
 
-    let ready = Ready { last_event_id: feed.cursor(), user_id, heartbeat_secs: state.config.heartbeat().as_secs() };
-    let ready = Encoded::new(feed.cursor(), None, names::READY, serde_json::to_string(&ready).expect("serializes"));
+    let ready = Ready {
+        last_event_id: feed.cursor(),
+        user_id,
+        heartbeat_secs: state.config.heartbeat().as_secs(),
+    };
+    let ready = Encoded::new(
+        feed.cursor(),
+        None,
+        names::READY,
+        serde_json::to_string(&ready).expect("serializes"),
+    );
     let mut preamble = format!("retry: {}\n\n", state.config.retry_ms).into_bytes();
     preamble.extend_from_slice(&ready.sse);
     if let Some(sync) = feed.take_opening_sync() {
@@ -90,9 +106,15 @@ async fn sse(
 
     let mut response = Response::new(Body::from_stream(body));
     let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
     // no-transform and X-Accel-Buffering stop proxies (and nginx) from buffering or compressing.
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, no-transform"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, no-transform"),
+    );
     h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
 }
@@ -127,9 +149,11 @@ async fn poll(
         Some(_) => collect(feed, Duration::from_secs(timeout), &state).await?,
         None => (Vec::new(), feed.cursor()),
     };
-    metrics::counter!("cyberhub_events_delivered_total", "transport" => "longpoll").increment(events.len() as u64);
+    metrics::counter!("cyberhub_events_delivered_total", "transport" => "longpoll")
+        .increment(events.len() as u64);
 
-    let mut body = String::with_capacity(64 + events.iter().map(|e| e.data.len() + 48).sum::<usize>());
+    let mut body =
+        String::with_capacity(64 + events.iter().map(|e| e.data.len() + 48).sum::<usize>());
     body.push_str(r#"{"events":["#);
     for (i, event) in events.iter().enumerate() {
         if i > 0 {
@@ -138,12 +162,23 @@ async fn poll(
         body.push_str(&event.envelope_json());
     }
     body.push_str(&format!(r#"],"next":{next}}}"#));
-    Ok(([(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-store")], body).into_response())
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
 }
 
 /// Takes what the feed has without waiting; if that is nothing, waits up to `wait` for the first
 /// event, then takes whatever else is already buffered with it.
-async fn collect(mut feed: Feed, wait: Duration, state: &AppState) -> Result<(Vec<Arc<Encoded>>, i64), ApiError> {
+async fn collect(
+    mut feed: Feed,
+    wait: Duration,
+    state: &AppState,
+) -> Result<(Vec<Arc<Encoded>>, i64), ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut events = Vec::new();
     while events.len() < POLL_BATCH {

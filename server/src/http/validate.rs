@@ -16,7 +16,10 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(ApiError::invalid("invalid_characters", format!("{field} must not contain control characters")));
+        return Err(ApiError::invalid(
+            "invalid_characters",
+            format!("{field} must not contain control characters"),
+        ));
     }
     Ok(())
 }
@@ -24,15 +27,24 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
 /// `value` must lie in `min..=max`.
 pub fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ApiError> {
     if value < min || value > max {
-        let code = if value < 0 { "negative_value" } else { "out_of_range" };
-        return Err(ApiError::invalid(code, format!("{field} must be between {min} and {max}")));
+        let code = if value < 0 {
+            "negative_value"
+        } else {
+            "out_of_range"
+        };
+        return Err(ApiError::invalid(
+            code,
+            format!("{field} must be between {min} and {max}"),
+        ));
     }
     Ok(())
 }
 
 /// A username: 3 to 32 letters, digits, `_`, `-` or `.`.
 pub fn check_username(name: &str) -> Result<(), ApiError> {
-    let ok_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !(3..=32).contains(&name.len()) || !ok_chars {
         return Err(ApiError::invalid(
             "invalid_username",
@@ -45,7 +57,10 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
 /// A password: 8 to 128 characters.
 pub fn check_password(password: &str) -> Result<(), ApiError> {
     if !(8..=128).contains(&password.chars().count()) {
-        return Err(ApiError::invalid("invalid_password", "password must be 8 to 128 characters long"));
+        return Err(ApiError::invalid(
+            "invalid_password",
+            "password must be 8 to 128 characters long",
+        ));
     }
     Ok(())
 }

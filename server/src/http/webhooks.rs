@@ -29,13 +29,21 @@ async fn topup(
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<TopupResponse>, ApiError> {
     let body = body?;
-    let Some(secret) = state.config.topup_secret.as_deref().filter(|s| !s.is_empty()) else {
+    let Some(secret) = state
+        .config
+        .topup_secret
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    else {
         return Err(ApiError::Unavailable {
             code: "topup_not_configured",
             message: "top-ups are disabled: CYBERHUB_TOPUP_SECRET is not set".into(),
         });
     };
-    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let signature = headers
+        .get(SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     if !signature_valid(secret.as_bytes(), &body, signature) {
         tracing::warn!("top-up with a missing or invalid signature refused");
         return Err(ApiError::BadSignature);

@@ -52,7 +52,11 @@ enum Live {
 impl Hub {
     /// Opens a feed for `viewer` (a user id, or `None` for global events only). `resume` is the
     /// client's last event id; without one the feed starts at the newest event.
-    pub async fn open_feed(&self, viewer: Option<i64>, resume: Option<i64>) -> Result<Feed, StoreError> {
+    pub async fn open_feed(
+        &self,
+        viewer: Option<i64>,
+        resume: Option<i64>,
+    ) -> Result<Feed, StoreError> {
         let sub = self.subscribe(viewer);
         let head = sub.head;
         let mut feed = Feed {
@@ -140,14 +144,20 @@ impl Feed {
 
     async fn replay_page(&mut self) -> Result<(), StoreError> {
         let from = self.cursor;
-        let rows = self.hub.inner.store.events_visible_after(from, self.viewer, PAGE).await?;
+        let rows = self
+            .hub
+            .inner
+            .store
+            .events_visible_after(from, self.viewer, PAGE)
+            .await?;
         if self.hub.pruned_through() > from {
             // Retention ran while we were behind: some of what we read may already be missing.
             self.require_sync(SyncReason::Expired);
             return Ok(());
         }
         self.catching_up = rows.len() as i64 == PAGE;
-        self.backlog.extend(rows.into_iter().map(|row| Arc::new(Encoded::from_row(row))));
+        self.backlog
+            .extend(rows.into_iter().map(|row| Arc::new(Encoded::from_row(row))));
         Ok(())
     }
 
@@ -158,9 +168,17 @@ impl Feed {
         self.cursor = head;
         self.catching_up = false;
         self.backlog.clear();
-        let payload = SyncRequired { reason, last_event_id: head };
+        let payload = SyncRequired {
+            reason,
+            last_event_id: head,
+        };
         let data = serde_json::to_string(&payload).expect("plain struct serializes");
-        self.pending_sync = Some(Arc::new(Encoded::new(head, None, names::SYNC_REQUIRED, data)));
+        self.pending_sync = Some(Arc::new(Encoded::new(
+            head,
+            None,
+            names::SYNC_REQUIRED,
+            data,
+        )));
     }
 
     /// Takes the next live event, lowest id first across the global and the user channel. The hub
@@ -198,7 +216,11 @@ impl Feed {
                     continue;
                 }
             };
-            let slot = if take_user { &mut self.peek_user } else { &mut self.peek_global };
+            let slot = if take_user {
+                &mut self.peek_user
+            } else {
+                &mut self.peek_global
+            };
             return Live::Event(slot.take().expect("slot checked above"));
         }
     }

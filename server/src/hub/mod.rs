@@ -47,7 +47,13 @@ impl Encoded {
     pub fn new(id: i64, user_id: Option<i64>, kind: &str, data: String) -> Encoded {
         // JSON from serde_json is compact, so the payload is always a single `data:` line.
         let sse = Bytes::from(format!("id: {id}\nevent: {kind}\ndata: {data}\n\n"));
-        Encoded { id, user_id, kind: kind.to_owned(), data, sse }
+        Encoded {
+            id,
+            user_id,
+            kind: kind.to_owned(),
+            data,
+            sse,
+        }
     }
 
     fn from_row(row: StoredEvent) -> Encoded {
@@ -56,7 +62,10 @@ impl Encoded {
 
     /// The long-poll form: `{"id":N,"event":NAME,"data":{...}}`.
     pub fn envelope_json(&self) -> String {
-        format!(r#"{{"id":{},"event":"{}","data":{}}}"#, self.id, self.kind, self.data)
+        format!(
+            r#"{{"id":{},"event":"{}","data":{}}}"#,
+            self.id, self.kind, self.data
+        )
     }
 }
 
@@ -165,7 +174,10 @@ impl Hub {
     pub fn client_guard(&self, transport: Transport) -> ClientGuard {
         self.counter(transport).fetch_add(1, Ordering::Relaxed);
         metrics::gauge!("cyberhub_streams_open", "transport" => transport.label()).increment(1.0);
-        ClientGuard { hub: self.clone(), transport }
+        ClientGuard {
+            hub: self.clone(),
+            transport,
+        }
     }
 
     fn counter(&self, transport: Transport) -> &AtomicU64 {
@@ -178,13 +190,17 @@ impl Hub {
     /// Runs retention once: raises the watermark feeds check, then deletes up to it.
     pub async fn prune(&self, max_age: Duration, max_count: i64) -> anyhow::Result<u64> {
         let store = &self.inner.store;
-        let cutoff = store.prune_cutoff(max_age.as_millis() as i64, max_count).await?;
+        let cutoff = store
+            .prune_cutoff(max_age.as_millis() as i64, max_count)
+            .await?;
         if cutoff <= self.inner.pruned_through.load(Ordering::Acquire) {
             return Ok(0);
         }
         // Raised before the delete: a feed that reads the table and then checks the watermark cannot
         // miss a prune that ran in between.
-        self.inner.pruned_through.fetch_max(cutoff, Ordering::AcqRel);
+        self.inner
+            .pruned_through
+            .fetch_max(cutoff, Ordering::AcqRel);
         let deleted = store.prune_through(cutoff).await?;
         if deleted > 0 {
             tracing::info!(deleted, pruned_through = cutoff, "pruned old events");
@@ -246,7 +262,8 @@ impl Hub {
         for row in page {
             let event = Arc::new(Encoded::from_row(row));
             inner.head.store(event.id, Ordering::Release);
-            metrics::counter!("cyberhub_events_published_total", "event" => event.kind.clone()).increment(1);
+            metrics::counter!("cyberhub_events_published_total", "event" => event.kind.clone())
+                .increment(1);
             match event.user_id {
                 // No receiver is not an error: nobody is listening right now.
                 None => drop(inner.global.send(HubMsg::Event(event))),
@@ -268,9 +285,17 @@ impl Hub {
             let tx = users
                 .entry(id)
                 .or_insert_with(|| broadcast::channel(self.inner.config.user_capacity).0);
-            UserReceiver { hub: self.clone(), user: id, rx: Some(tx.subscribe()) }
+            UserReceiver {
+                hub: self.clone(),
+                user: id,
+                rx: Some(tx.subscribe()),
+            }
         });
-        Subscription { global, user, head: self.head() }
+        Subscription {
+            global,
+            user,
+            head: self.head(),
+        }
     }
 }
 
@@ -282,8 +307,11 @@ pub struct ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
-        self.hub.counter(self.transport).fetch_sub(1, Ordering::Relaxed);
-        metrics::gauge!("cyberhub_streams_open", "transport" => self.transport.label()).decrement(1.0);
+        self.hub
+            .counter(self.transport)
+            .fetch_sub(1, Ordering::Relaxed);
+        metrics::gauge!("cyberhub_streams_open", "transport" => self.transport.label())
+            .decrement(1.0);
     }
 }
 
@@ -310,7 +338,10 @@ impl Drop for UserReceiver {
     fn drop(&mut self) {
         drop(self.rx.take());
         let mut users = self.hub.inner.users.lock().expect("hub lock poisoned");
-        if users.get(&self.user).is_some_and(|tx| tx.receiver_count() == 0) {
+        if users
+            .get(&self.user)
+            .is_some_and(|tx| tx.receiver_count() == 0)
+        {
             users.remove(&self.user);
         }
     }

@@ -122,7 +122,10 @@ impl Store {
         if updated == 0 {
             return Err(StoreError::NotFound("case"));
         }
-        sqlx::query("DELETE FROM case_items WHERE case_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM case_items WHERE case_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         insert_items(&mut tx, id, input).await?;
         emit(&mut tx, &cases_updated(id, CaseAction::Updated)).await?;
         let case = read_case(&mut tx, id).await?;
@@ -185,5 +188,8 @@ pub(super) async fn read_case(conn: &mut Conn, id: i64) -> Result<Case, StoreErr
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(assemble(row, items.into_iter().map(CaseItem::from).collect()))
+    Ok(assemble(
+        row,
+        items.into_iter().map(CaseItem::from).collect(),
+    ))
 }

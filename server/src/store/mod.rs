@@ -69,7 +69,11 @@ impl Store {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Store { write, read, committed: Arc::new(Notify::new()) })
+        Ok(Store {
+            write,
+            read,
+            committed: Arc::new(Notify::new()),
+        })
     }
 
     /// The signal raised after each commit that wrote events; the hub waits on it.

@@ -34,7 +34,12 @@ pub(super) async fn emit(conn: &mut Conn, event: &ServerEvent) -> Result<i64, sq
     .bind(now_ms())
     .fetch_one(&mut *conn)
     .await?;
-    tracing::debug!(event_id = id, event = event.name(), user_id = event.user_id(), "event emitted");
+    tracing::debug!(
+        event_id = id,
+        event = event.name(),
+        user_id = event.user_id(),
+        "event emitted"
+    );
     Ok(id)
 }
 
@@ -42,7 +47,13 @@ impl Store {
     /// Broadcasts an admin announcement; returns the event id.
     pub async fn announce(&self, text: &str) -> Result<i64, StoreError> {
         let mut tx = self.begin().await?;
-        let id = emit(&mut tx, &ServerEvent::Announcement(Announcement { text: text.to_owned() })).await?;
+        let id = emit(
+            &mut tx,
+            &ServerEvent::Announcement(Announcement {
+                text: text.to_owned(),
+            }),
+        )
+        .await?;
         self.commit_with_events(tx).await?;
         Ok(id)
     }
@@ -69,7 +80,11 @@ impl Store {
     }
 
     /// Every event after `after` (all users), in id order: what the hub publishes.
-    pub async fn events_after(&self, after: i64, limit: i64) -> Result<Vec<StoredEvent>, StoreError> {
+    pub async fn events_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEvent>, StoreError> {
         let rows = sqlx::query_as(
             "SELECT id, kind, user_id, data FROM events WHERE id > $1 ORDER BY id LIMIT $2",
         )

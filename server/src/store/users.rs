@@ -61,7 +61,10 @@ impl Store {
     }
 
     /// A user and their password hash, for login.
-    pub async fn user_with_password(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
+    pub async fn user_with_password(
+        &self,
+        username: &str,
+    ) -> Result<Option<(User, String)>, StoreError> {
         let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
             "SELECT id, username, role, balance, password_hash FROM users WHERE username = $1",
         )
@@ -69,7 +72,16 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         Ok(row.map(|(id, username, role, balance, hash)| {
-            (UserRow { id, username, role, balance }.into(), hash)
+            (
+                UserRow {
+                    id,
+                    username,
+                    role,
+                    balance,
+                }
+                .into(),
+                hash,
+            )
         }))
     }
 
@@ -85,7 +97,9 @@ impl Store {
 
     /// How many accounts exist (the demo seed only runs on an empty database).
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(&self.read).await?;
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.read)
+            .await?;
         Ok(n)
     }
 

@@ -5,7 +5,8 @@
 
 use cyberhub_protocol::{
     BalanceAdjustResponse, BalanceReason, BalanceUpdated, DropNew, InventoryAction, InventoryItem,
-    InventoryUpdated, OpenCaseResponse, Rarity, SellResponse, ServerEvent, TopupRequest, TopupResponse,
+    InventoryUpdated, OpenCaseResponse, Rarity, SellResponse, ServerEvent, TopupRequest,
+    TopupResponse,
 };
 use rand::RngExt;
 
@@ -56,7 +57,11 @@ impl Store {
 
     /// Pays for a case, draws an item by weight with the thread-local CSPRNG, puts it in the
     /// inventory and records the opening; emits `balance:updated`, `inventory:updated` and `drop:new`.
-    pub async fn open_case(&self, user_id: i64, case_id: i64) -> Result<OpenCaseResponse, StoreError> {
+    pub async fn open_case(
+        &self,
+        user_id: i64,
+        case_id: i64,
+    ) -> Result<OpenCaseResponse, StoreError> {
         let mut tx = self.begin().await?;
         let case = read_case(&mut tx, case_id).await?;
         let total: i64 = case.items.iter().map(|i| i.weight).sum();
@@ -79,8 +84,14 @@ impl Store {
             })
             .expect("a ticket below the total weight always lands on an item");
 
-        let (balance, username) =
-            change_balance(&mut tx, user_id, -case.price, BalanceReason::CaseOpened, None).await?;
+        let (balance, username) = change_balance(
+            &mut tx,
+            user_id,
+            -case.price,
+            BalanceReason::CaseOpened,
+            None,
+        )
+        .await?;
         let now = now_ms();
         let (inventory_id,): (i64,) = sqlx::query_as(
             "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
@@ -169,7 +180,11 @@ impl Store {
         )
         .await?;
         self.commit_with_events(tx).await?;
-        Ok(SellResponse { item_id: item.id, credited: item.value, balance })
+        Ok(SellResponse {
+            item_id: item.id,
+            credited: item.value,
+            balance,
+        })
     }
 
     /// Credits a payment from the billing system once. A repeated payment id with the same user and
@@ -238,10 +253,20 @@ impl Store {
         reason: &str,
     ) -> Result<BalanceAdjustResponse, StoreError> {
         let mut tx = self.begin().await?;
-        let (balance, _) =
-            change_balance(&mut tx, user_id, delta, BalanceReason::Adjustment, Some(reason)).await?;
+        let (balance, _) = change_balance(
+            &mut tx,
+            user_id,
+            delta,
+            BalanceReason::Adjustment,
+            Some(reason),
+        )
+        .await?;
         self.commit_with_events(tx).await?;
-        Ok(BalanceAdjustResponse { user_id, delta, balance })
+        Ok(BalanceAdjustResponse {
+            user_id,
+            delta,
+            balance,
+        })
     }
 }
 
@@ -272,7 +297,10 @@ async fn change_balance(
             .await?;
         return Err(match current {
             None => StoreError::NotFound("user"),
-            Some((balance,)) if delta < 0 => StoreError::InsufficientFunds { balance, needed: -delta },
+            Some((balance,)) if delta < 0 => StoreError::InsufficientFunds {
+                balance,
+                needed: -delta,
+            },
             Some(_) => StoreError::Conflict {
                 code: "balance_limit",
                 message: "the balance would exceed the largest supported amount".into(),

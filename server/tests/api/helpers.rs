@@ -42,8 +42,13 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.topup_secret = Some(TOPUP_SECRET.into());
     config.shutdown_grace_secs = 5;
     tweak(&mut config);
-    let store = cyberhub_server::store::Store::open(&config.database_url).await.unwrap();
-    store.create_user("root", &hash_password(PASSWORD).unwrap(), Role::Admin).await.unwrap();
+    let store = cyberhub_server::store::Store::open(&config.database_url)
+        .await
+        .unwrap();
+    store
+        .create_user("root", &hash_password(PASSWORD).unwrap(), Role::Admin)
+        .await
+        .unwrap();
     store.close().await;
     let (addr, shutdown, server) = start(config.clone()).await;
     let mut app = TestApp {
@@ -61,7 +66,11 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 
 async fn start(
     config: Config,
-) -> (SocketAddr, CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+) -> (
+    SocketAddr,
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let listener = TcpListener::bind(config.listen).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = App::build(config).await.unwrap();
@@ -95,7 +104,13 @@ impl TestApp {
     // ---- auth ----
 
     pub async fn login(&self, username: &str, password: &str) -> String {
-        let res = self.post_json("/v1/auth/login", None, &serde_json::json!({"username": username, "password": password})).await;
+        let res = self
+            .post_json(
+                "/v1/auth/login",
+                None,
+                &serde_json::json!({"username": username, "password": password}),
+            )
+            .await;
         assert_eq!(res.status(), StatusCode::OK, "login of {username}");
         res.json::<LoginResponse>().await.unwrap().token
     }
@@ -163,23 +178,34 @@ impl TestApp {
     }
 
     pub async fn fund(&self, user_id: i64, amount: i64) {
-        assert_eq!(self.adjust_balance(user_id, amount).await.status(), StatusCode::OK);
+        assert_eq!(
+            self.adjust_balance(user_id, amount).await.status(),
+            StatusCode::OK
+        );
     }
 
     /// Creates a case through the admin API.
     pub async fn create_case(&self, body: &Value) -> Response {
-        self.post_json("/v1/admin/cases", Some(&self.admin_token), body).await
+        self.post_json("/v1/admin/cases", Some(&self.admin_token), body)
+            .await
     }
 
     /// A case with the given price and one item of the given value (always drawn).
     pub async fn simple_case(&self, price: i64, value: i64) -> Case {
-        let res = self.create_case(&case_body("Test Case", price, &[("Prize", "rare", value, 1)])).await;
+        let res = self
+            .create_case(&case_body(
+                "Test Case",
+                price,
+                &[("Prize", "rare", value, 1)],
+            ))
+            .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json().await.unwrap()
     }
 
     pub async fn open_case(&self, token: &str, case_id: i64) -> Response {
-        self.post(&format!("/v1/cases/{case_id}/open"), Some(token)).await
+        self.post(&format!("/v1/cases/{case_id}/open"), Some(token))
+            .await
     }
 
     pub async fn inventory(&self, token: &str) -> Vec<InventoryItem> {
@@ -190,7 +216,11 @@ impl TestApp {
 
     pub async fn announce(&self, text: &str) -> i64 {
         let res = self
-            .post_json("/v1/admin/announcements", Some(&self.admin_token), &serde_json::json!({"text": text}))
+            .post_json(
+                "/v1/admin/announcements",
+                Some(&self.admin_token),
+                &serde_json::json!({"text": text}),
+            )
             .await;
         assert_eq!(res.status(), StatusCode::CREATED);
         res.json::<AnnouncementResponse>().await.unwrap().event_id
@@ -198,7 +228,11 @@ impl TestApp {
 
     /// Sends a top-up body signed with `secret` (the right one unless a test says otherwise).
     pub async fn topup_raw(&self, body: &str, signature: Option<String>) -> Response {
-        let mut req = self.http.post(self.url("/v1/webhooks/topup")).header("content-type", "application/json").body(body.to_owned());
+        let mut req = self
+            .http
+            .post(self.url("/v1/webhooks/topup"))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
         if let Some(signature) = signature {
             req = req.header("x-cyberhub-signature", signature);
         }
@@ -206,8 +240,11 @@ impl TestApp {
     }
 
     pub async fn topup(&self, payment_id: &str, user_id: i64, amount: i64) -> Response {
-        let body = serde_json::json!({"payment_id": payment_id, "user_id": user_id, "amount": amount}).to_string();
-        self.topup_raw(&body, Some(sign(TOPUP_SECRET.as_bytes(), body.as_bytes()))).await
+        let body =
+            serde_json::json!({"payment_id": payment_id, "user_id": user_id, "amount": amount})
+                .to_string();
+        self.topup_raw(&body, Some(sign(TOPUP_SECRET.as_bytes(), body.as_bytes())))
+            .await
     }
 
     pub async fn health(&self) -> Health {
@@ -262,25 +299,34 @@ pub struct Frame {
 
 /// A live SSE connection read with the `sse-stream` parser.
 pub struct EventStream {
-    inner: std::pin::Pin<Box<dyn futures_util::Stream<Item = Result<sse_stream::Sse, sse_stream::Error>> + Send>>,
+    inner: std::pin::Pin<
+        Box<dyn futures_util::Stream<Item = Result<sse_stream::Sse, sse_stream::Error>> + Send>,
+    >,
     pub retry: Option<u64>,
 }
 
 impl EventStream {
     pub fn from_response(res: Response) -> EventStream {
-        EventStream { inner: Box::pin(sse_stream::SseByteStream::new(res.bytes_stream())), retry: None }
+        EventStream {
+            inner: Box::pin(sse_stream::SseByteStream::new(res.bytes_stream())),
+            retry: None,
+        }
     }
 
     /// The next event frame within `within`; `None` on timeout or end of stream.
     pub async fn next_within(&mut self, within: Duration) -> Option<Frame> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let item = tokio::time::timeout_at(deadline, self.inner.next()).await.ok()??;
+            let item = tokio::time::timeout_at(deadline, self.inner.next())
+                .await
+                .ok()??;
             let sse = item.expect("well-formed SSE");
             if let Some(retry) = sse.retry {
                 self.retry = Some(retry);
             }
-            let (Some(event), Some(data)) = (sse.event, sse.data) else { continue };
+            let (Some(event), Some(data)) = (sse.event, sse.data) else {
+                continue;
+            };
             return Some(Frame {
                 id: sse.id.map(|id| id.parse().expect("numeric id")),
                 event,
@@ -291,7 +337,9 @@ impl EventStream {
 
     /// The next event frame, failing the test after 5 s.
     pub async fn next(&mut self) -> Frame {
-        self.next_within(Duration::from_secs(5)).await.expect("an event within 5 s")
+        self.next_within(Duration::from_secs(5))
+            .await
+            .expect("an event within 5 s")
     }
 
     /// Reads `n` events (after the opening `ready`, which the caller takes first).

@@ -12,14 +12,24 @@ async fn wait_for_clients(app: &TestApp, want: (u64, u64)) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let h = app.health().await;
-    panic!("expected (sse, poll) = {want:?}, health says ({}, {})", h.sse_clients, h.poll_clients);
+    panic!(
+        "expected (sse, poll) = {want:?}, health says ({}, {})",
+        h.sse_clients, h.poll_clients
+    );
 }
 
 #[tokio::test]
 async fn health_reports_ok_and_counts_stream_connections_up_and_down() {
     let app = spawn_app().await;
     let health = app.health().await;
-    assert_eq!((health.status.as_str(), health.stream.as_str(), health.database.as_str()), ("ok", "active", "ok"));
+    assert_eq!(
+        (
+            health.status.as_str(),
+            health.stream.as_str(),
+            health.database.as_str()
+        ),
+        ("ok", "active", "ok")
+    );
     assert_eq!(health.clients, 0);
 
     let a = app.stream(None, None).await;

@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use crate::helpers::*;
 
 fn ids(frames: &[Frame]) -> Vec<i64> {
-    frames.iter().map(|f| f.id.expect("events carry ids")).collect()
+    frames
+        .iter()
+        .map(|f| f.id.expect("events carry ids"))
+        .collect()
 }
 
 fn names(frames: &[Frame]) -> Vec<&str> {
@@ -26,14 +29,29 @@ async fn a_stream_starts_with_retry_and_ready_and_tells_proxies_not_to_buffer() 
     assert_eq!(h["x-accel-buffering"], "no");
     // The first chunk arrives at once, before any event happens.
     let mut body = res.bytes_stream();
-    let first = tokio::time::timeout(Duration::from_secs(2), body.next()).await.expect("flushed at once").unwrap().unwrap();
+    let first = tokio::time::timeout(Duration::from_secs(2), body.next())
+        .await
+        .expect("flushed at once")
+        .unwrap()
+        .unwrap();
     let text = String::from_utf8(first.to_vec()).unwrap();
     assert!(text.starts_with("retry: 2000\n\n"), "{text}");
     // The hub publishes a commit a moment after it lands, so the cursor is the head or just below it
     // (and then the event arrives live).
-    let ready_id: i64 = text.split("id: ").nth(1).and_then(|rest| rest.split('\n').next()).unwrap().parse().unwrap();
+    let ready_id: i64 = text
+        .split("id: ")
+        .nth(1)
+        .and_then(|rest| rest.split('\n').next())
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(ready_id == head || ready_id == head - 1, "{text}");
-    assert!(text.contains(&format!("id: {ready_id}\nevent: ready\ndata: {{\"last_event_id\":{ready_id},")), "{text}");
+    assert!(
+        text.contains(&format!(
+            "id: {ready_id}\nevent: ready\ndata: {{\"last_event_id\":{ready_id},"
+        )),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -48,7 +66,10 @@ async fn each_stream_gets_the_global_events_and_only_its_own_users_events_in_ord
     let mut bob_stream = app.stream(Some(&bob_token), None).await;
     let mut anon_stream = app.stream(None, None).await;
     let ready = alice_stream.next().await;
-    assert_eq!((ready.event.as_str(), ready.data["user_id"].as_i64()), ("ready", Some(alice.id)));
+    assert_eq!(
+        (ready.event.as_str(), ready.data["user_id"].as_i64()),
+        ("ready", Some(alice.id))
+    );
     assert_eq!(bob_stream.next().await.event, "ready");
     assert!(anon_stream.next().await.data.get("user_id").is_none());
 
@@ -56,7 +77,15 @@ async fn each_stream_gets_the_global_events_and_only_its_own_users_events_in_ord
     app.announce("hello everyone").await;
 
     let alice_frames = alice_stream.take(4).await;
-    assert_eq!(names(&alice_frames), ["balance:updated", "inventory:updated", "drop:new", "announcement"]);
+    assert_eq!(
+        names(&alice_frames),
+        [
+            "balance:updated",
+            "inventory:updated",
+            "drop:new",
+            "announcement"
+        ]
+    );
     assert!(ids(&alice_frames).windows(2).all(|w| w[0] < w[1]));
     assert_eq!(alice_frames[0].data["balance"], 4_000);
     assert_eq!(alice_frames[2].data["username"], "alice");
@@ -88,15 +117,35 @@ async fn resuming_replays_exactly_the_missed_events_then_continues_live() {
     app.fund(alice.id, 2).await;
 
     let mut stream = app.stream(Some(&token), Some(last_seen)).await;
-    assert_eq!(stream.next().await.id, Some(last_seen), "ready carries the cursor");
+    assert_eq!(
+        stream.next().await.id,
+        Some(last_seen),
+        "ready carries the cursor"
+    );
     let missed = stream.take(3).await;
-    assert_eq!(names(&missed), ["balance:updated", "announcement", "balance:updated"]);
-    assert_eq!((missed[0].data["delta"].as_i64(), missed[2].data["delta"].as_i64()), (Some(1), Some(2)));
-    assert!(missed.iter().all(|f| f.data.get("user_id").is_none_or(|u| u == alice.id)));
+    assert_eq!(
+        names(&missed),
+        ["balance:updated", "announcement", "balance:updated"]
+    );
+    assert_eq!(
+        (
+            missed[0].data["delta"].as_i64(),
+            missed[2].data["delta"].as_i64()
+        ),
+        (Some(1), Some(2))
+    );
+    assert!(
+        missed
+            .iter()
+            .all(|f| f.data.get("user_id").is_none_or(|u| u == alice.id))
+    );
 
     let live_id = app.announce("live again").await;
     let live = stream.next().await;
-    assert_eq!((live.id, live.event.as_str()), (Some(live_id), "announcement"));
+    assert_eq!(
+        (live.id, live.event.as_str()),
+        (Some(live_id), "announcement")
+    );
     stream.assert_quiet(Duration::from_millis(300)).await;
 }
 
@@ -105,7 +154,12 @@ async fn the_query_parameter_resumes_like_the_header() {
     let app = spawn_app().await;
     let first = app.announce("one").await;
     let second = app.announce("two").await;
-    let res = app.http.get(app.url(&format!("/v1/events?last_event_id={first}"))).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url(&format!("/v1/events?last_event_id={first}")))
+        .send()
+        .await
+        .unwrap();
     let mut stream = EventStreamExt::from(res);
     assert_eq!(stream.next().await.event, "ready");
     assert_eq!(stream.next().await.id, Some(second));
@@ -122,7 +176,10 @@ async fn resume_works_across_a_server_restart_on_the_same_database() {
 
     app.restart().await;
     let retry_frames = stream.drain_to_end().await;
-    assert!(retry_frames.is_empty(), "the stream ends cleanly on shutdown");
+    assert!(
+        retry_frames.is_empty(),
+        "the stream ends cleanly on shutdown"
+    );
     app.fund(alice.id, 700).await;
     app.announce("after restart").await;
 
@@ -138,7 +195,9 @@ async fn resume_works_across_a_server_restart_on_the_same_database() {
 async fn events_committed_while_the_replay_runs_are_neither_lost_nor_repeated() {
     let app = spawn_app().await;
     // More than one replay page, written straight to the database file.
-    let store = cyberhub_server::store::Store::open(&app.config.database_url).await.unwrap();
+    let store = cyberhub_server::store::Store::open(&app.config.database_url)
+        .await
+        .unwrap();
     for i in 0..1_200 {
         store.announce(&format!("old {i}")).await.unwrap();
     }
@@ -165,7 +224,13 @@ async fn events_committed_while_the_replay_runs_are_neither_lost_nor_repeated() 
 async fn the_session_cookie_authenticates_the_stream() {
     let app = spawn_app().await;
     let (alice, token) = app.new_user("alice").await;
-    let res = app.http.get(app.url("/v1/events")).header("cookie", format!("theme=dark; cyberhub_session={token}")).send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/v1/events"))
+        .header("cookie", format!("theme=dark; cyberhub_session={token}"))
+        .send()
+        .await
+        .unwrap();
     let mut stream = EventStreamExt::from(res);
     assert_eq!(stream.next().await.data["user_id"], alice.id);
     app.fund(alice.id, 42).await;
@@ -175,16 +240,44 @@ async fn the_session_cookie_authenticates_the_stream() {
 #[tokio::test]
 async fn bad_tokens_and_cursors_are_refused() {
     let app = spawn_app().await;
-    let res = app.http.get(app.url("/v1/events")).bearer_auth("bogus").send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/v1/events"))
+        .bearer_auth("bogus")
+        .send()
+        .await
+        .unwrap();
     assert_error(res, StatusCode::UNAUTHORIZED, "unauthenticated").await;
-    let res = app.http.get(app.url("/v1/events")).header("cookie", "cyberhub_session=bogus").send().await.unwrap();
+    let res = app
+        .http
+        .get(app.url("/v1/events"))
+        .header("cookie", "cyberhub_session=bogus")
+        .send()
+        .await
+        .unwrap();
     assert_error(res, StatusCode::UNAUTHORIZED, "unauthenticated").await;
     for bad in ["abc", "-1", "1.5"] {
-        let res = app.http.get(app.url("/v1/events")).header("last-event-id", bad).send().await.unwrap();
+        let res = app
+            .http
+            .get(app.url("/v1/events"))
+            .header("last-event-id", bad)
+            .send()
+            .await
+            .unwrap();
         assert_error(res, StatusCode::BAD_REQUEST, "invalid_last_event_id").await;
-        assert_error(app.poll(None, &format!("after={bad}")).await, StatusCode::BAD_REQUEST, "invalid_last_event_id").await;
+        assert_error(
+            app.poll(None, &format!("after={bad}")).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_last_event_id",
+        )
+        .await;
     }
-    assert_error(app.poll(None, "after=1&timeout=soon").await, StatusCode::BAD_REQUEST, "invalid_timeout").await;
+    assert_error(
+        app.poll(None, "after=1&timeout=soon").await,
+        StatusCode::BAD_REQUEST,
+        "invalid_timeout",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -195,11 +288,16 @@ async fn heartbeat_comments_keep_an_idle_stream_alive() {
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(4);
     while !seen.contains(":\n\n") && Instant::now() < deadline {
-        if let Ok(Some(Ok(chunk))) = tokio::time::timeout(Duration::from_millis(500), body.next()).await {
+        if let Ok(Some(Ok(chunk))) =
+            tokio::time::timeout(Duration::from_millis(500), body.next()).await
+        {
             seen.push_str(&String::from_utf8_lossy(&chunk));
         }
     }
-    assert!(seen.contains("\n:\n\n") || seen.contains(":\n\n"), "no heartbeat in {seen:?}");
+    assert!(
+        seen.contains("\n:\n\n") || seen.contains(":\n\n"),
+        "no heartbeat in {seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -225,7 +323,10 @@ async fn shutdown_ends_streams_with_a_jittered_retry_hint() {
     }
     hints.sort();
     hints.dedup();
-    assert!(hints.len() > 1, "hints are spread, not identical: {hints:?}");
+    assert!(
+        hints.len() > 1,
+        "hints are spread, not identical: {hints:?}"
+    );
 }
 
 #[tokio::test]
@@ -246,7 +347,10 @@ async fn resuming_from_before_retention_requires_a_resync() {
     assert_eq!(ready.event, "ready");
     let sync = stream.next().await;
     assert_eq!(sync.event, "sync:required");
-    assert_eq!((sync.data["reason"].as_str(), sync.id), (Some("expired"), Some(last)));
+    assert_eq!(
+        (sync.data["reason"].as_str(), sync.id),
+        (Some("expired"), Some(last))
+    );
     let next = app.announce("fresh").await;
     assert_eq!(stream.next().await.id, Some(next));
 
@@ -268,9 +372,20 @@ async fn a_cursor_from_the_future_requires_a_resync() {
     let mut stream = app.stream(None, Some(head + 1_000)).await;
     stream.next().await;
     let sync = stream.next().await;
-    assert_eq!((sync.event.as_str(), sync.data["reason"].as_str(), sync.id), ("sync:required", Some("ahead"), Some(head)));
-    let polled: PollResponse = app.poll(None, &format!("after={}", head + 1_000)).await.json().await.unwrap();
-    assert_eq!((polled.events[0].event.name(), polled.next), ("sync:required", head));
+    assert_eq!(
+        (sync.event.as_str(), sync.data["reason"].as_str(), sync.id),
+        ("sync:required", Some("ahead"), Some(head))
+    );
+    let polled: PollResponse = app
+        .poll(None, &format!("after={}", head + 1_000))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (polled.events[0].event.name(), polled.next),
+        ("sync:required", head)
+    );
 }
 
 #[tokio::test]
@@ -283,14 +398,32 @@ async fn long_poll_answers_at_once_when_events_are_waiting() {
     let announced = app.announce("hi").await;
 
     let started = Instant::now();
-    let polled: PollResponse = app.poll(Some(&token), "after=0&timeout=20").await.json().await.unwrap();
+    let polled: PollResponse = app
+        .poll(Some(&token), "after=0&timeout=20")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
     let names: Vec<&str> = polled.events.iter().map(|e| e.event.name()).collect();
-    assert_eq!(names, ["balance:updated", "announcement"], "alice sees hers and the global one, not bob's");
+    assert_eq!(
+        names,
+        ["balance:updated", "announcement"],
+        "alice sees hers and the global one, not bob's"
+    );
     assert_eq!(polled.next, announced);
 
-    let bobs: PollResponse = app.poll(Some(&bob_token), "after=0&timeout=20").await.json().await.unwrap();
-    assert!(bobs.events.iter().all(|e| e.event.user_id().is_none_or(|u| u == bob.id)));
+    let bobs: PollResponse = app
+        .poll(Some(&bob_token), "after=0&timeout=20")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        bobs.events
+            .iter()
+            .all(|e| e.event.user_id().is_none_or(|u| u == bob.id))
+    );
 }
 
 #[tokio::test]
@@ -299,11 +432,19 @@ async fn long_poll_waits_for_the_next_event_or_the_timeout() {
     let head = app.announce("start").await;
 
     let started = Instant::now();
-    let empty: PollResponse = app.poll(None, &format!("after={head}&timeout=1")).await.json().await.unwrap();
+    let empty: PollResponse = app
+        .poll(None, &format!("after={head}&timeout=1"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let waited = started.elapsed();
     assert!(empty.events.is_empty());
     assert_eq!(empty.next, head);
-    assert!(waited >= Duration::from_millis(950) && waited < Duration::from_secs(4), "{waited:?}");
+    assert!(
+        waited >= Duration::from_millis(950) && waited < Duration::from_secs(4),
+        "{waited:?}"
+    );
 
     let query = format!("after={head}&timeout=20");
     let waiting = app.poll(None, &query);

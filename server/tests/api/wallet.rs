@@ -15,7 +15,14 @@ async fn opening_a_case_debits_the_price_and_adds_the_item() {
     assert_eq!(res.status(), StatusCode::OK);
     let opened: OpenCaseResponse = res.json().await.unwrap();
     assert_eq!(opened.balance, 7_000);
-    assert_eq!((opened.item.name.as_str(), opened.item.value, opened.item.case_id), ("Prize", 2_500, case.id));
+    assert_eq!(
+        (
+            opened.item.name.as_str(),
+            opened.item.value,
+            opened.item.case_id
+        ),
+        ("Prize", 2_500, case.id)
+    );
     assert_eq!(app.balance(&token).await, 7_000);
     assert_eq!(app.inventory(&token).await, vec![opened.item]);
 }
@@ -26,7 +33,14 @@ async fn draws_follow_the_weights() {
     let (user, token) = app.new_user("alice").await;
     app.fund(user.id, 1_000).await;
     // Weight 0 is refused, so a near-zero weight stands in for "never": 1 in a billion.
-    let body = case_body("Weighted", 1, &[("Common", "common", 0, 999_999_999), ("Jackpot", "legendary", 0, 1)]);
+    let body = case_body(
+        "Weighted",
+        1,
+        &[
+            ("Common", "common", 0, 999_999_999),
+            ("Jackpot", "legendary", 0, 1),
+        ],
+    );
     let case: cyberhub_protocol::Case = app.create_case(&body).await.json().await.unwrap();
     for _ in 0..200 {
         let opened: OpenCaseResponse = app.open_case(&token, case.id).await.json().await.unwrap();
@@ -40,7 +54,12 @@ async fn not_enough_balance_is_a_409_and_changes_nothing() {
     let (user, token) = app.new_user("alice").await;
     app.fund(user.id, 999).await;
     let case = app.simple_case(1_000, 10).await;
-    assert_error(app.open_case(&token, case.id).await, StatusCode::CONFLICT, "insufficient_funds").await;
+    assert_error(
+        app.open_case(&token, case.id).await,
+        StatusCode::CONFLICT,
+        "insufficient_funds",
+    )
+    .await;
     assert_eq!(app.balance(&token).await, 999);
     assert!(app.inventory(&token).await.is_empty());
 }
@@ -55,17 +74,43 @@ async fn fifty_concurrent_openings_with_money_for_ten_succeed_exactly_ten_times(
     assert_eq!(stream.next().await.event, "ready");
 
     let opens = (0..50).map(|_| app.open_case(&token, case.id));
-    let statuses: Vec<StatusCode> = futures_util::future::join_all(opens).await.iter().map(|r| r.status()).collect();
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 10);
-    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 40);
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(opens)
+        .await
+        .iter()
+        .map(|r| r.status())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        10
+    );
+    assert_eq!(
+        statuses
+            .iter()
+            .filter(|s| **s == StatusCode::CONFLICT)
+            .count(),
+        40
+    );
     assert_eq!(app.balance(&token).await, 999);
     assert_eq!(app.inventory(&token).await.len(), 10);
 
     let frames = stream.take(30).await;
-    stream.assert_quiet(std::time::Duration::from_millis(300)).await;
+    stream
+        .assert_quiet(std::time::Duration::from_millis(300))
+        .await;
     let count = |name: &str| frames.iter().filter(|f| f.event == name).count();
-    assert_eq!((count("balance:updated"), count("inventory:updated"), count("drop:new")), (10, 10, 10));
-    let balances: Vec<i64> = frames.iter().filter(|f| f.event == "balance:updated").map(|f| f.data["balance"].as_i64().unwrap()).collect();
+    assert_eq!(
+        (
+            count("balance:updated"),
+            count("inventory:updated"),
+            count("drop:new")
+        ),
+        (10, 10, 10)
+    );
+    let balances: Vec<i64> = frames
+        .iter()
+        .filter(|f| f.event == "balance:updated")
+        .map(|f| f.data["balance"].as_i64().unwrap())
+        .collect();
     let expected: Vec<i64> = (0..10).map(|i| 10_999 - 1_000 * (i + 1)).collect();
     assert_eq!(balances, expected, "each debit announced once, in order");
 }
@@ -76,15 +121,28 @@ async fn selling_an_item_credits_its_value_and_removes_it() {
     let (user, token) = app.new_user("alice").await;
     app.fund(user.id, 1_000).await;
     let case = app.simple_case(1_000, 700).await;
-    let item: InventoryItem = app.open_case(&token, case.id).await.json::<OpenCaseResponse>().await.unwrap().item;
+    let item: InventoryItem = app
+        .open_case(&token, case.id)
+        .await
+        .json::<OpenCaseResponse>()
+        .await
+        .unwrap()
+        .item;
 
-    let res = app.post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&token)).await;
+    let res = app
+        .post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&token))
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let sold: SellResponse = res.json().await.unwrap();
-    assert_eq!((sold.item_id, sold.credited, sold.balance), (item.id, 700, 700));
+    assert_eq!(
+        (sold.item_id, sold.credited, sold.balance),
+        (item.id, 700, 700)
+    );
     assert!(app.inventory(&token).await.is_empty());
 
-    let again = app.post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&token)).await;
+    let again = app
+        .post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&token))
+        .await;
     assert_error(again, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(app.balance(&token).await, 700, "an item sells once");
 }
@@ -96,8 +154,19 @@ async fn nobody_sells_another_users_item() {
     let (_, bob_token) = app.new_user("bob").await;
     app.fund(alice.id, 1_000).await;
     let case = app.simple_case(1_000, 700).await;
-    let item = app.open_case(&alice_token, case.id).await.json::<OpenCaseResponse>().await.unwrap().item;
-    let res = app.post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&bob_token)).await;
+    let item = app
+        .open_case(&alice_token, case.id)
+        .await
+        .json::<OpenCaseResponse>()
+        .await
+        .unwrap()
+        .item;
+    let res = app
+        .post(
+            &format!("/v1/me/inventory/{}/sell", item.id),
+            Some(&bob_token),
+        )
+        .await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(app.balance(&bob_token).await, 0);
     assert_eq!(app.inventory(&alice_token).await.len(), 1);
@@ -108,14 +177,41 @@ async fn admin_adjustments_never_take_a_balance_below_zero() {
     let app = spawn_app().await;
     let (user, token) = app.new_user("alice").await;
     app.fund(user.id, 500).await;
-    assert_error(app.adjust_balance(user.id, -501).await, StatusCode::CONFLICT, "insufficient_funds").await;
-    assert_eq!(app.adjust_balance(user.id, -500).await.status(), StatusCode::OK);
+    assert_error(
+        app.adjust_balance(user.id, -501).await,
+        StatusCode::CONFLICT,
+        "insufficient_funds",
+    )
+    .await;
+    assert_eq!(
+        app.adjust_balance(user.id, -500).await.status(),
+        StatusCode::OK
+    );
     assert_eq!(app.balance(&token).await, 0);
-    assert_error(app.adjust_balance(user.id, 0).await, StatusCode::UNPROCESSABLE_ENTITY, "zero_delta").await;
-    assert_error(app.adjust_balance(9_999, 10).await, StatusCode::NOT_FOUND, "not_found").await;
+    assert_error(
+        app.adjust_balance(user.id, 0).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "zero_delta",
+    )
+    .await;
+    assert_error(
+        app.adjust_balance(9_999, 10).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let no_reason = app
-        .post_json(&format!("/v1/admin/users/{}/balance", user.id), Some(&app.admin_token), &json!({"delta": 5, "reason": " "}))
+        .post_json(
+            &format!("/v1/admin/users/{}/balance", user.id),
+            Some(&app.admin_token),
+            &json!({"delta": 5, "reason": " "}),
+        )
         .await;
-    assert_error(no_reason, StatusCode::UNPROCESSABLE_ENTITY, "invalid_length").await;
+    assert_error(
+        no_reason,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_length",
+    )
+    .await;
     assert_eq!(app.balance(&token).await, 0);
 }

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test of the repository: formatting, lints, the Rust suites (unit tests, the API tests
+# against the real server on loopback with a real SQLite file, the hub tests), and the check that the
+# TypeScript types generated from `protocol/` are committed and current.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "== cargo test"
+cargo test --workspace --locked
+
+# The protocol tests (ts-rs) rewrite sdk-ts/src/generated/: a difference means the committed types
+# are stale.
+echo "== generated TypeScript is current"
+if ! git diff --quiet -- sdk-ts/src/generated; then
+  git diff --stat -- sdk-ts/src/generated
+  echo "sdk-ts/src/generated is stale: run 'cargo test -p cyberhub-protocol' and commit the result" >&2
+  exit 1
+fi
+untracked=$(git ls-files --others --exclude-standard -- sdk-ts/src/generated)
+if [ -n "$untracked" ]; then
+  echo "generated TypeScript not committed: $untracked" >&2
+  exit 1
+fi
+echo "all tests passed"
