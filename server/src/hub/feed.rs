@@ -51,7 +51,7 @@ enum Live {
 
 impl Hub {
     /// Opens a feed for `viewer` (a user id, or `None` for global events only). `resume` is the
-    /// client's last event id; without one the feed starts at the newest event.
+    /// client's last event id; without one the feed starts after the newest committed event.
     pub async fn open_feed(
         &self,
         viewer: Option<i64>,
@@ -71,6 +71,10 @@ impl Hub {
             pending_sync: None,
         };
         let Some(from) = resume else {
+            // A new stream starts after every event committed before it opened, even those the hub
+            // has not published yet: whatever state the client reads next already includes them.
+            let committed = self.inner.store.outbox_head().await?.last_id;
+            feed.cursor = head.max(committed);
             return Ok(feed);
         };
         metrics::counter!("cyberhub_resumes_total").increment(1);
