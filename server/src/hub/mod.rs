@@ -262,6 +262,8 @@ impl Hub {
         for row in page {
             let event = Arc::new(Encoded::from_row(row));
             inner.head.store(event.id, Ordering::Release);
+            // Logged here, after the commit, so a rolled-back change never shows up as emitted.
+            tracing::debug!(event_id = event.id, event = %event.kind, user_id = event.user_id, "event emitted");
             metrics::counter!("cyberhub_events_published_total", "event" => event.kind.clone())
                 .increment(1);
             match event.user_id {
