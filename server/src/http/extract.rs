@@ -2,6 +2,7 @@
 //! caller's identity from a bearer token (or, on the stream endpoints only, the session cookie).
 
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
@@ -58,7 +59,7 @@ impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer(parts)?.ok_or(ApiError::Unauthenticated)?;
+        let token = bearer(&parts.headers)?.ok_or(ApiError::Unauthenticated)?;
         let user = session(state, &token).await?;
         Ok(AuthUser { user, token })
     }
@@ -80,16 +81,24 @@ impl FromRequestParts<AppState> for StreamViewer {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = match bearer(parts)? {
-            Some(token) => Some(token),
-            None => session_cookie(parts),
-        };
-        // A token that was presented but is not valid is an error, not a silent downgrade to the
-        // anonymous stream: the client must learn that it is signed out.
-        Ok(match token {
-            Some(token) => StreamViewer(Some(session(state, &token).await?)),
-            None => StreamViewer(None),
-        })
+        Ok(StreamViewer(stream_viewer(state, &parts.headers).await?))
+    }
+}
+
+/// The viewer of a stream request: the bearer token, else the session cookie, else anonymous. A token
+/// that was presented but is not valid is an error, not a silent downgrade to the anonymous stream:
+/// the client must learn that it is signed out.
+pub async fn stream_viewer(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<SessionUser>, ApiError> {
+    let token = match bearer(headers)? {
+        Some(token) => Some(token),
+        None => session_cookie(headers),
+    };
+    match token {
+        Some(token) => Ok(Some(session(state, &token).await?)),
+        None => Ok(None),
     }
 }
 
@@ -101,8 +110,8 @@ async fn session(state: &AppState, token: &str) -> Result<SessionUser, ApiError>
         .ok_or(ApiError::Unauthenticated)
 }
 
-fn bearer(parts: &Parts) -> Result<Option<String>, ApiError> {
-    let Some(value) = parts.headers.get(AUTHORIZATION) else {
+fn bearer(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
@@ -116,9 +125,8 @@ fn bearer(parts: &Parts) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())

@@ -6,6 +6,7 @@ mod cases;
 pub mod extract;
 mod me;
 mod ops;
+pub mod sse;
 mod stream;
 pub mod validate;
 pub mod webhooks;

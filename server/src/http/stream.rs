@@ -6,18 +6,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use cyberhub_protocol::{Ready, names};
-use futures_util::FutureExt;
-use rand::RngExt;
 use serde::Deserialize;
 
 use super::AppState;
 use super::extract::{Query, StreamViewer};
+use super::sse::{SSE_HEADERS, SseSession, parse_cursor};
 use crate::error::ApiError;
 use crate::hub::{Encoded, Feed, FeedItem, Transport};
 
@@ -30,92 +28,26 @@ pub fn router() -> Router<AppState> {
         .route("/v1/events/poll", get(poll))
 }
 
-#[derive(Debug, Deserialize)]
-struct SseParams {
-    /// For clients that cannot set `Last-Event-ID` on the first connection.
-    last_event_id: Option<String>,
-}
-
 /// `GET /v1/events`: `retry:`, a `ready` frame at once, the replay after the cursor, then live
-/// events and heartbeat comments until the client leaves or the server shuts down.
+/// events and heartbeat comments until the client leaves or the server shuts down. Most streams are
+/// served by the connection-level fast path in `crate::net`; this route serves the rest (a stream
+/// requested on a kept-alive connection) and every error answer, with the same session.
 async fn sse(
     State(state): State<AppState>,
-    StreamViewer(viewer): StreamViewer,
     headers: HeaderMap,
-    Query(params): Query<SseParams>,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let header_cursor = headers
-        .get("last-event-id")
-        .map(|v| v.to_str().unwrap_or("\u{0}"));
-    let resume = parse_cursor(
-        header_cursor.or(params.last_event_id.as_deref()),
-        "Last-Event-ID",
-    )?;
-    let user_id = viewer.as_ref().map(|u| u.id);
-    let mut feed = state.hub.open_feed(user_id, resume).await?;
-    let guard = state.hub.client_guard(Transport::Sse);
-
-    let ready = Ready {
-        last_event_id: feed.cursor(),
-        user_id,
-        heartbeat_secs: state.config.heartbeat().as_secs(),
-    };
-    let ready = Encoded::new(
-        feed.cursor(),
-        None,
-        names::READY,
-        serde_json::to_string(&ready).expect("serializes"),
-    );
-    let mut preamble = format!("retry: {}\n\n", state.config.retry_ms).into_bytes();
-    preamble.extend_from_slice(&ready.sse);
-    if let Some(sync) = feed.take_opening_sync() {
-        preamble.extend_from_slice(&sync.sse);
-    }
-
-    let shutdown = state.shutdown.clone();
-    let config = state.config.clone();
-    let body = async_stream::stream! {
-        let _guard = guard;
-        yield Ok::<_, Infallible>(Bytes::from(preamble));
-        loop {
-            let item = tokio::select! {
-                biased;
-                _ = shutdown.cancelled() => {
-                    // Spread the reconnects of a deploy over a window instead of one instant.
-                    let spread = rand::rng().random_range(0..=config.shutdown_retry_spread_ms);
-                    yield Ok(Bytes::from(format!("retry: {}\n\n", config.retry_ms + spread)));
-                    break;
-                }
-                item = feed.next() => item,
-            };
-            match item {
-                Ok(FeedItem::Event(event)) | Ok(FeedItem::Sync(event)) => {
-                    metrics::counter!("cyberhub_events_delivered_total", "transport" => "sse").increment(1);
-                    yield Ok(event.sse.clone());
-                }
-                Ok(FeedItem::Heartbeat) => yield Ok(Bytes::from_static(b":\n\n")),
-                Ok(FeedItem::Closed) => break,
-                Err(e) => {
-                    // The client reconnects with its Last-Event-ID and resumes where it was.
-                    tracing::warn!(error = %e, "stream ended on a database error");
-                    break;
-                }
-            }
-        }
-    };
-
+    let session = SseSession::open(&state, &headers, &uri).await?;
+    let body = futures_util::stream::unfold(session, |mut session| async move {
+        let chunk = session.next_chunk().await?;
+        Some((Ok::<_, Infallible>(chunk), session))
+    });
     let mut response = Response::new(Body::from_stream(body));
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream"),
-    );
-    // no-transform and X-Accel-Buffering stop proxies (and nginx) from buffering or compressing.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache, no-transform"),
-    );
-    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    for (name, value) in SSE_HEADERS {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
     Ok(response)
 }
 
@@ -146,7 +78,7 @@ async fn poll(
     let feed = state.hub.open_feed(viewer.map(|u| u.id), after).await?;
     let _guard = state.hub.client_guard(Transport::LongPoll);
     let (events, next) = match after {
-        Some(_) => collect(feed, Duration::from_secs(timeout), &state).await?,
+        Some(_) => collect(feed, Duration::from_secs(timeout)).await?,
         None => (Vec::new(), feed.cursor()),
     };
     metrics::counter!("cyberhub_events_delivered_total", "transport" => "longpoll")
@@ -173,30 +105,22 @@ async fn poll(
 }
 
 /// Takes what the feed has without waiting; if that is nothing, waits up to `wait` for the first
-/// event, then takes whatever else is already buffered with it.
-async fn collect(
-    mut feed: Feed,
-    wait: Duration,
-    state: &AppState,
-) -> Result<(Vec<Arc<Encoded>>, i64), ApiError> {
+/// event, then takes whatever else is already queued with it.
+async fn collect(mut feed: Feed, wait: Duration) -> Result<(Vec<Arc<Encoded>>, i64), ApiError> {
     let deadline = tokio::time::Instant::now() + wait;
     let mut events = Vec::new();
     while events.len() < POLL_BATCH {
         let item = if events.is_empty() {
             tokio::select! {
-                _ = state.shutdown.cancelled() => break,
                 _ = tokio::time::sleep_until(deadline) => break,
                 item = feed.next() => item?,
             }
-        } else if feed.has_buffered() || !feed.is_catching_up() {
-            // Only what is ready now: a pending live receive is dropped unharmed (cancel-safe).
-            match feed.next().now_or_never() {
-                Some(item) => item?,
+        } else {
+            // Only what is there now; more history waits for the client's next poll.
+            match feed.try_next() {
+                Some(item) => item,
                 None => break,
             }
-        } else {
-            // More history to read: answer now; the client asks again at once with `next`.
-            break;
         };
         match item {
             FeedItem::Event(event) => events.push(event),
@@ -207,27 +131,9 @@ async fn collect(
                 break;
             }
             FeedItem::Heartbeat => {}
-            FeedItem::Closed => break,
+            FeedItem::Shutdown => break,
         }
     }
     let next = feed.cursor();
     Ok((events, next))
-}
-
-/// Parses a client's cursor: absent is `None`, anything but a non-negative integer is a 400.
-fn parse_cursor(raw: Option<&str>, what: &str) -> Result<Option<i64>, ApiError> {
-    let Some(raw) = raw.map(str::trim) else {
-        return Ok(None);
-    };
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    match raw.parse::<i64>() {
-        Ok(id) if id >= 0 => Ok(Some(id)),
-        _ => Err(ApiError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_last_event_id",
-            message: format!("{what} must be a non-negative integer event id"),
-        }),
-    }
 }

@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cyberhub_protocol::{SyncReason, SyncRequired, names};
+use futures_util::FutureExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::{Encoded, Hub, HubMsg, PAGE, Subscription};
@@ -23,8 +24,8 @@ pub enum FeedItem {
     Sync(Arc<Encoded>),
     /// Time for a heartbeat comment.
     Heartbeat,
-    /// The hub stopped.
-    Closed,
+    /// The server is shutting down: end the stream (the client resumes elsewhere or later).
+    Shutdown,
 }
 
 /// A client's position in the stream. Not shared; each connection owns one.
@@ -46,7 +47,7 @@ enum Live {
     Event(Arc<Encoded>),
     Heartbeat,
     Lagged,
-    Closed,
+    Shutdown,
 }
 
 impl Hub {
@@ -70,25 +71,38 @@ impl Hub {
             catching_up: false,
             pending_sync: None,
         };
+        // Without a cursor, or when the cursor cannot be resumed, the feed starts after every event
+        // committed before it opened, even those the hub has not published yet: whatever state the
+        // client reads next already includes them.
         let Some(from) = resume else {
-            // A new stream starts after every event committed before it opened, even those the hub
-            // has not published yet: whatever state the client reads next already includes them.
-            let committed = self.inner.store.outbox_head().await?.last_id;
-            feed.cursor = head.max(committed);
+            feed.cursor = self.committed_head(head).await?;
             return Ok(feed);
         };
         metrics::counter!("cyberhub_resumes_total").increment(1);
         if from < self.pruned_through() {
-            feed.require_sync(SyncReason::Expired);
-        } else if from > head && from > self.inner.store.outbox_head().await?.last_id {
+            let at = self.committed_head(head).await?;
+            feed.require_sync(SyncReason::Expired, at);
+        } else if from > head {
             // The hub may trail the table by a moment, so only the table can say a cursor is from
             // the future (a replaced or restored database).
-            feed.require_sync(SyncReason::Ahead);
+            let at = self.committed_head(head).await?;
+            if from > at {
+                feed.require_sync(SyncReason::Ahead, at);
+            } else {
+                feed.cursor = from;
+                feed.catching_up = true;
+            }
         } else {
             feed.cursor = from;
             feed.catching_up = true;
         }
         Ok(feed)
+    }
+}
+
+impl Hub {
+    async fn committed_head(&self, published: i64) -> Result<i64, StoreError> {
+        Ok(published.max(self.inner.store.outbox_head().await?.last_id))
     }
 }
 
@@ -106,39 +120,71 @@ impl Feed {
     /// The next item. Cancel-safe: dropping the future loses nothing.
     pub async fn next(&mut self) -> Result<FeedItem, StoreError> {
         loop {
-            if let Some(sync) = self.pending_sync.take() {
-                return Ok(FeedItem::Sync(sync));
-            }
-            if let Some(event) = self.backlog.pop_front() {
-                self.cursor = event.id;
-                return Ok(FeedItem::Event(event));
+            if let Some(item) = self.take_ready() {
+                return Ok(item);
             }
             if self.catching_up {
-                self.replay_page().await?;
+                // Boxed: the query's state is large and needed rarely; keeping it out of the
+                // connection's own future keeps every idle stream small.
+                Box::pin(self.replay_page()).await?;
                 continue;
             }
-            match self.next_live().await {
-                Live::Event(event) if event.id <= self.cursor => continue,
-                Live::Event(event) => {
-                    self.cursor = event.id;
-                    return Ok(FeedItem::Event(event));
-                }
-                Live::Heartbeat => return Ok(FeedItem::Heartbeat),
-                Live::Lagged => {
-                    // The channel overwrote events this feed had not taken: read them from the table.
-                    metrics::counter!("cyberhub_feed_lagged_total").increment(1);
-                    self.peek_global = None;
-                    self.peek_user = None;
-                    self.catching_up = true;
-                }
-                Live::Closed => return Ok(FeedItem::Closed),
+            let live = self.next_live().await;
+            if let Some(item) = self.on_live(live) {
+                return Ok(item);
             }
         }
     }
 
-    /// Whether an event can be taken without waiting on the network or the database.
-    pub fn has_buffered(&self) -> bool {
-        self.pending_sync.is_some() || !self.backlog.is_empty()
+    /// The next item if it is there without waiting; never starts a database read. Transports use it
+    /// to merge every frame already queued into one write.
+    pub fn try_next(&mut self) -> Option<FeedItem> {
+        loop {
+            if let Some(item) = self.take_ready() {
+                return Some(item);
+            }
+            if self.catching_up {
+                return None;
+            }
+            // A pending receive is dropped unharmed: the channel receivers are cancel-safe.
+            let live = self.next_live().now_or_never()?;
+            if let Some(item) = self.on_live(live) {
+                return Some(item);
+            }
+        }
+    }
+
+    /// What can be handed out without touching a channel or the table.
+    fn take_ready(&mut self) -> Option<FeedItem> {
+        if !self.hub.is_running() {
+            return Some(FeedItem::Shutdown);
+        }
+        if let Some(sync) = self.pending_sync.take() {
+            return Some(FeedItem::Sync(sync));
+        }
+        let event = self.backlog.pop_front()?;
+        self.cursor = event.id;
+        Some(FeedItem::Event(event))
+    }
+
+    fn on_live(&mut self, live: Live) -> Option<FeedItem> {
+        match live {
+            Live::Event(event) if event.id <= self.cursor => None,
+            Live::Event(event) => {
+                self.cursor = event.id;
+                Some(FeedItem::Event(event))
+            }
+            Live::Heartbeat => Some(FeedItem::Heartbeat),
+            Live::Lagged => {
+                // The channel overwrote events this feed had not taken: read them from the table.
+                metrics::counter!("cyberhub_feed_lagged_total").increment(1);
+                self.peek_global = None;
+                self.peek_user = None;
+                self.catching_up = true;
+                None
+            }
+            Live::Shutdown => Some(FeedItem::Shutdown),
+        }
     }
 
     /// Whether the feed still has to read the table before it is live.
@@ -156,7 +202,7 @@ impl Feed {
             .await?;
         if self.hub.pruned_through() > from {
             // Retention ran while we were behind: some of what we read may already be missing.
-            self.require_sync(SyncReason::Expired);
+            self.require_sync(SyncReason::Expired, self.hub.head());
             return Ok(());
         }
         self.catching_up = rows.len() as i64 == PAGE;
@@ -165,10 +211,9 @@ impl Feed {
         Ok(())
     }
 
-    /// Jumps to the newest published event and queues a `sync:required` frame carrying that id.
-    fn require_sync(&mut self, reason: SyncReason) {
+    /// Jumps to `head` and queues a `sync:required` frame carrying that id.
+    fn require_sync(&mut self, reason: SyncReason, head: i64) {
         metrics::counter!("cyberhub_sync_required_total").increment(1);
-        let head = self.hub.head();
         self.cursor = head;
         self.catching_up = false;
         self.backlog.clear();
@@ -194,9 +239,10 @@ impl Feed {
                 match self.sub.global.try_recv() {
                     Ok(HubMsg::Event(event)) => self.peek_global = Some(event),
                     Ok(HubMsg::Heartbeat) => return Live::Heartbeat,
+                    Ok(HubMsg::Shutdown) => return Live::Shutdown,
                     Err(TryRecvError::Empty) => {}
                     Err(TryRecvError::Lagged(_)) => return Live::Lagged,
-                    Err(TryRecvError::Closed) => return Live::Closed,
+                    Err(TryRecvError::Closed) => return Live::Shutdown,
                 }
             }
             if self.peek_user.is_none()
@@ -206,7 +252,7 @@ impl Feed {
                     Ok(event) => self.peek_user = Some(event),
                     Err(TryRecvError::Empty) => {}
                     Err(TryRecvError::Lagged(_)) => return Live::Lagged,
-                    Err(TryRecvError::Closed) => return Live::Closed,
+                    Err(TryRecvError::Closed) => return Live::Shutdown,
                 }
             }
             let take_user = match (&self.peek_global, &self.peek_user) {
@@ -242,7 +288,7 @@ impl Feed {
                             return None;
                         }
                         Err(RecvError::Lagged(_)) => return Some(Live::Lagged),
-                        Err(RecvError::Closed) => return Some(Live::Closed),
+                        Err(RecvError::Closed) => return Some(Live::Shutdown),
                     },
                 }
             }
@@ -254,8 +300,9 @@ impl Feed {
                 None
             }
             Ok(HubMsg::Heartbeat) => Some(Live::Heartbeat),
+            Ok(HubMsg::Shutdown) => Some(Live::Shutdown),
             Err(RecvError::Lagged(_)) => Some(Live::Lagged),
-            Err(RecvError::Closed) => Some(Live::Closed),
+            Err(RecvError::Closed) => Some(Live::Shutdown),
         }
     }
 }

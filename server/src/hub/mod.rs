@@ -74,6 +74,8 @@ impl Encoded {
 pub enum HubMsg {
     Event(Arc<Encoded>),
     Heartbeat,
+    /// The server is stopping: every feed ends.
+    Shutdown,
 }
 
 /// Tuning of the hub.
@@ -159,7 +161,7 @@ impl Hub {
 
     /// Whether the publisher still runs (false once shutdown began).
     pub fn is_running(&self) -> bool {
-        self.inner.running.load(Ordering::Relaxed)
+        self.inner.running.load(Ordering::Acquire)
     }
 
     /// Open connections by transport: (SSE, long-poll).
@@ -253,7 +255,9 @@ impl Hub {
                 }
             }
         }
-        inner.running.store(false, Ordering::Relaxed);
+        // The flag first: a feed that misses the message (lagging, or replaying) still sees it.
+        inner.running.store(false, Ordering::Release);
+        let _ = inner.global.send(HubMsg::Shutdown);
     }
 
     fn publish(&self, page: Vec<StoredEvent>) {

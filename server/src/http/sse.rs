@@ -1,0 +1,166 @@
+//! One SSE connection, independent of the HTTP stack that carries it: the axum route and the
+//! connection-level fast path (`crate::net`) both pull their bytes from an [`SseSession`], so they
+//! behave the same byte for byte.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Uri};
+use bytes::BytesMut;
+use cyberhub_protocol::{Ready, names};
+use rand::RngExt;
+use serde::Deserialize;
+
+use super::AppState;
+use super::extract::stream_viewer;
+use crate::error::ApiError;
+use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport};
+
+/// Frames already queued are merged into one write up to about this many bytes.
+const MERGE_LIMIT: usize = 64 * 1024;
+
+/// The response headers of an SSE stream (besides framing): no caching, no transformation, and no
+/// buffering by nginx-style proxies.
+pub const SSE_HEADERS: [(&str, &str); 3] = [
+    ("content-type", "text/event-stream"),
+    ("cache-control", "no-cache, no-transform"),
+    ("x-accel-buffering", "no"),
+];
+
+#[derive(Debug, Deserialize)]
+struct SseParams {
+    /// For clients that cannot set `Last-Event-ID` on the first connection.
+    last_event_id: Option<String>,
+}
+
+/// An open SSE stream: `retry:` and `ready` first, then events and heartbeats, and on shutdown a
+/// jittered `retry:` hint before the end.
+pub struct SseSession {
+    feed: Feed,
+    preamble: Option<Bytes>,
+    retry_ms: u64,
+    shutdown_spread_ms: u64,
+    done: bool,
+    _guard: ClientGuard,
+}
+
+impl SseSession {
+    /// Authenticates the viewer, parses the cursor (`Last-Event-ID`, else `?last_event_id=`) and
+    /// opens the feed. The errors are the endpoint's 4xx answers.
+    pub async fn open(
+        state: &AppState,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<SseSession, ApiError> {
+        let viewer = stream_viewer(state, headers).await?;
+        let params = axum::extract::Query::<SseParams>::try_from_uri(uri)?.0;
+        let header_cursor = headers
+            .get("last-event-id")
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
+        let resume = parse_cursor(
+            header_cursor.or(params.last_event_id.as_deref()),
+            "Last-Event-ID",
+        )?;
+        let user_id = viewer.map(|u| u.id);
+        let mut feed = state.hub.open_feed(user_id, resume).await?;
+        let guard = state.hub.client_guard(Transport::Sse);
+
+        let config = &state.config;
+        let ready = Ready {
+            last_event_id: feed.cursor(),
+            user_id,
+            heartbeat_secs: config.heartbeat().as_secs(),
+        };
+        let ready = Encoded::new(
+            feed.cursor(),
+            None,
+            names::READY,
+            serde_json::to_string(&ready).expect("serializes"),
+        );
+        let mut preamble = BytesMut::from(format!("retry: {}\n\n", config.retry_ms).as_bytes());
+        preamble.extend_from_slice(&ready.sse);
+        if let Some(sync) = feed.take_opening_sync() {
+            preamble.extend_from_slice(&sync.sse);
+        }
+        Ok(SseSession {
+            feed,
+            preamble: Some(preamble.freeze()),
+            retry_ms: config.retry_ms,
+            shutdown_spread_ms: config.shutdown_retry_spread_ms,
+            done: false,
+            _guard: guard,
+        })
+    }
+
+    /// The next bytes to send, or `None` when the stream is over. Every frame already queued is merged
+    /// into one chunk, so a burst costs one write, not one per event.
+    pub async fn next_chunk(&mut self) -> Option<Bytes> {
+        if let Some(preamble) = self.preamble.take() {
+            return Some(preamble);
+        }
+        if self.done {
+            return None;
+        }
+        let first = match self.feed.next().await {
+            Ok(item) => item,
+            Err(e) => {
+                // The client reconnects with its Last-Event-ID and resumes where it was.
+                tracing::warn!(error = %e, "stream ended on a database error");
+                return None;
+            }
+        };
+        let mut events = 0u64;
+        let first = self.frame(first, &mut events);
+        let mut merged: Option<BytesMut> = None;
+        while !self.done && merged.as_ref().map_or(first.len(), |m| m.len()) < MERGE_LIMIT {
+            let Some(item) = self.feed.try_next() else {
+                break;
+            };
+            let next = self.frame(item, &mut events);
+            merged
+                .get_or_insert_with(|| BytesMut::from(&first[..]))
+                .extend_from_slice(&next);
+        }
+        if events > 0 {
+            metrics::counter!("cyberhub_events_delivered_total", "transport" => "sse")
+                .increment(events);
+        }
+        Some(merged.map_or(first, BytesMut::freeze))
+    }
+
+    fn frame(&mut self, item: FeedItem, events: &mut u64) -> Bytes {
+        match item {
+            FeedItem::Event(event) | FeedItem::Sync(event) => {
+                *events += 1;
+                shared(&event)
+            }
+            FeedItem::Heartbeat => Bytes::from_static(b":\n\n"),
+            FeedItem::Shutdown => {
+                self.done = true;
+                // Spread the reconnects of a deploy over a window instead of one instant.
+                let spread = rand::rng().random_range(0..=self.shutdown_spread_ms);
+                Bytes::from(format!("retry: {}\n\n", self.retry_ms + spread))
+            }
+        }
+    }
+}
+
+/// The event's frame; cloning `Bytes` shares the one encoding.
+fn shared(event: &Arc<Encoded>) -> Bytes {
+    event.sse.clone()
+}
+
+/// Parses a client's cursor: absent or empty is `None`, anything but a non-negative integer is a 400.
+pub fn parse_cursor(raw: Option<&str>, what: &str) -> Result<Option<i64>, ApiError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    match raw.parse::<i64>() {
+        Ok(id) if id >= 0 => Ok(Some(id)),
+        _ => Err(ApiError::BadRequest {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            code: "invalid_last_event_id",
+            message: format!("{what} must be a non-negative integer event id"),
+        }),
+    }
+}
