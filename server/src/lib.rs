@@ -5,6 +5,8 @@
 //! - [`hub`]: reads the outbox once, encodes each event once and fans it out to open feeds; knows
 //!   nothing of HTTP;
 //! - [`http`]: the axum routes, including the SSE and long-poll transports over hub feeds;
+//! - [`net`]: the accept loop, which serves SSE streams straight on the socket and hands every other
+//!   request to hyper and axum;
 //! - [`auth`], [`config`], [`error`], [`demo`]: passwords and tokens, settings, the HTTP error type,
 //!   the demo seed.
 //!
@@ -17,6 +19,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod net;
 pub mod store;
 
 use std::sync::{Arc, OnceLock};
@@ -66,19 +69,7 @@ impl App {
     /// once with a jittered `retry:` hint), bounded by the configured grace period.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let state = self.state.clone();
-        let app = http::router(state.clone());
-        let shutdown = state.shutdown.clone();
-        let server = axum::serve(listener, app.into_make_service())
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
-        let grace = Duration::from_secs(state.config.shutdown_grace_secs);
-        let server = tokio::spawn(async move { server.await });
-        shutdown.cancelled().await;
-        match tokio::time::timeout(grace, server).await {
-            Ok(joined) => joined??,
-            Err(_) => {
-                tracing::warn!("connections still open after the grace period; closing anyway")
-            }
-        }
+        net::serve(listener, state.clone(), http::router(state.clone())).await;
         for task in self.tasks {
             let _ = task.await;
         }

@@ -4,8 +4,7 @@ use anyhow::Context;
 use clap::Parser;
 use cyberhub_server::config::{Cli, Command, Config, UserCommand};
 use cyberhub_server::http::validate;
-use cyberhub_server::{App, auth, demo, store::Store};
-use tokio::net::TcpListener;
+use cyberhub_server::{App, auth, demo, net, store::Store};
 use tracing_subscriber::EnvFilter;
 
 /// The top-up secret the demo uses when none is configured, printed at start.
@@ -39,9 +38,8 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     if config.topup_secret.is_none() {
         tracing::warn!("CYBERHUB_TOPUP_SECRET is not set: the top-up webhook refuses every call");
     }
-    let listener = TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        net::bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let app = App::build(config.clone())
         .await
         .context("starting the server")?;

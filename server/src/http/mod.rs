@@ -11,6 +11,8 @@ mod stream;
 pub mod validate;
 pub mod webhooks;
 
+pub use ops::record_request;
+
 use std::sync::Arc;
 
 use axum::Router;

@@ -20,7 +20,11 @@ pub const PASSWORD: &str = "password-123";
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// Keeps connections alive between requests, like a browser's fetch.
     pub http: reqwest::Client,
+    /// A new connection per request, so every stream is the first request on its connection and is
+    /// served by the SSE fast path (as an `EventSource` or `curl -N` usually is).
+    pub streams: reqwest::Client,
     _db_dir: tempfile::TempDir,
     pub admin_token: String,
     pub config: Config,
@@ -54,6 +58,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let mut app = TestApp {
         addr,
         http: reqwest::Client::new(),
+        streams: reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap(),
         _db_dir: db_dir,
         admin_token: String::new(),
         config,
@@ -255,7 +263,7 @@ impl TestApp {
 
     /// Opens `GET /v1/events` with an optional bearer token and `Last-Event-ID`.
     pub async fn stream(&self, token: Option<&str>, last_event_id: Option<i64>) -> EventStream {
-        let mut req = self.http.get(self.url("/v1/events"));
+        let mut req = self.streams.get(self.url("/v1/events"));
         if let Some(token) = token {
             req = req.bearer_auth(token);
         }

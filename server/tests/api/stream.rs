@@ -21,7 +21,7 @@ fn names(frames: &[Frame]) -> Vec<&str> {
 async fn a_stream_starts_with_retry_and_ready_and_tells_proxies_not_to_buffer() {
     let app = spawn_app().await;
     let head = app.announce("before").await;
-    let res = app.http.get(app.url("/v1/events")).send().await.unwrap();
+    let res = app.streams.get(app.url("/v1/events")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let h = res.headers();
     assert_eq!(h["content-type"], "text/event-stream");
@@ -141,7 +141,7 @@ async fn the_query_parameter_resumes_like_the_header() {
     let first = app.announce("one").await;
     let second = app.announce("two").await;
     let res = app
-        .http
+        .streams
         .get(app.url(&format!("/v1/events?last_event_id={first}")))
         .send()
         .await
@@ -211,7 +211,7 @@ async fn the_session_cookie_authenticates_the_stream() {
     let app = spawn_app().await;
     let (alice, token) = app.new_user("alice").await;
     let res = app
-        .http
+        .streams
         .get(app.url("/v1/events"))
         .header("cookie", format!("theme=dark; cyberhub_session={token}"))
         .send()
@@ -227,7 +227,7 @@ async fn the_session_cookie_authenticates_the_stream() {
 async fn bad_tokens_and_cursors_are_refused() {
     let app = spawn_app().await;
     let res = app
-        .http
+        .streams
         .get(app.url("/v1/events"))
         .bearer_auth("bogus")
         .send()
@@ -235,7 +235,7 @@ async fn bad_tokens_and_cursors_are_refused() {
         .unwrap();
     assert_error(res, StatusCode::UNAUTHORIZED, "unauthenticated").await;
     let res = app
-        .http
+        .streams
         .get(app.url("/v1/events"))
         .header("cookie", "cyberhub_session=bogus")
         .send()
@@ -244,7 +244,7 @@ async fn bad_tokens_and_cursors_are_refused() {
     assert_error(res, StatusCode::UNAUTHORIZED, "unauthenticated").await;
     for bad in ["abc", "-1", "1.5"] {
         let res = app
-            .http
+            .streams
             .get(app.url("/v1/events"))
             .header("last-event-id", bad)
             .send()
@@ -269,7 +269,7 @@ async fn bad_tokens_and_cursors_are_refused() {
 #[tokio::test]
 async fn heartbeat_comments_keep_an_idle_stream_alive() {
     let app = spawn_app_with(|c| c.heartbeat_secs = 1).await;
-    let res = app.http.get(app.url("/v1/events")).send().await.unwrap();
+    let res = app.streams.get(app.url("/v1/events")).send().await.unwrap();
     let mut body = res.bytes_stream();
     let mut seen = String::new();
     let deadline = Instant::now() + Duration::from_secs(4);
@@ -466,4 +466,97 @@ impl EventStreamExt {
         assert_eq!(res.status(), StatusCode::OK);
         EventStream::from_response(res)
     }
+}
+
+/// Reads from `conn` until `needle` has arrived; returns everything read.
+async fn read_until(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, needle: &str) {
+    use tokio::io::AsyncReadExt;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(buf).contains(needle) {
+        assert!(
+            Instant::now() < deadline,
+            "no {needle:?} in {:?}",
+            String::from_utf8_lossy(buf)
+        );
+        let mut chunk = [0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "connection closed early");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// Splits a chunked HTTP response into its head (status line and sorted headers) and body.
+fn head_and_body(raw: &[u8]) -> (Vec<String>, String) {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, mut rest) = text.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    // Every header with its value, except the two that differ on every response by design.
+    let mut names: Vec<String> = lines
+        .by_ref()
+        .skip(1)
+        .map(|l| l.to_ascii_lowercase())
+        .map(|l| {
+            if l.starts_with("date:") || l.starts_with("x-request-id:") {
+                l[..l.find(':').unwrap()].to_owned()
+            } else {
+                l
+            }
+        })
+        .collect();
+    names.sort();
+    names.insert(0, head.lines().next().unwrap().to_owned());
+    let mut body = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size, 16) else {
+            break;
+        };
+        if size == 0 || after.len() < size {
+            break;
+        }
+        body.push_str(&after[..size]);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
+    (names, body)
+}
+
+#[tokio::test]
+async fn a_stream_is_the_same_on_the_fast_path_and_on_a_kept_alive_connection() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let (alice, token) = app.new_user("alice").await;
+    app.fund(alice.id, 100).await;
+    let request = format!(
+        "GET /v1/events HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\nlast-event-id: 0\r\n\r\n"
+    );
+
+    // The stream as the first request of its connection: the fast path.
+    let mut fast = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    fast.write_all(request.as_bytes()).await.unwrap();
+    let mut fast_raw = Vec::new();
+    read_until(&mut fast, &mut fast_raw, "\"test funding\"}\n\n").await;
+
+    // The stream after another request on a kept-alive connection: hyper and the axum route.
+    let mut kept = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    kept.write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let mut health = Vec::new();
+    read_until(&mut kept, &mut health, "\"version\"").await;
+    read_until(&mut kept, &mut health, "}").await;
+    kept.write_all(request.as_bytes()).await.unwrap();
+    let mut kept_raw = Vec::new();
+    read_until(&mut kept, &mut kept_raw, "\"test funding\"}\n\n").await;
+
+    let (fast_head, fast_body) = head_and_body(&fast_raw);
+    let (kept_head, kept_body) = head_and_body(&kept_raw);
+    assert_eq!(fast_head, kept_head);
+    assert_eq!(fast_body, kept_body);
+    assert!(
+        fast_body.starts_with("retry: 2000\n\nid: 0\nevent: ready\n"),
+        "{fast_body}"
+    );
+    assert_eq!(app.health().await.sse_clients, 2);
 }

@@ -1,0 +1,126 @@
+//! The SSE fast path: one task per stream writes the session's frames to the socket, chunk-framed,
+//! and holds no buffer between writes.
+
+use std::time::Instant;
+
+use axum::http::header::ORIGIN;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+use super::SseRequest;
+use crate::http::AppState;
+use crate::http::sse::{SSE_HEADERS, SseSession};
+
+/// Writes the response head and then every chunk the session yields, until the stream ends or the
+/// client goes away.
+pub async fn serve(
+    mut stream: TcpStream,
+    mut session: SseSession,
+    request: &SseRequest,
+    state: &AppState,
+) {
+    let started = Instant::now();
+    let head = response_head(request, state);
+    crate::http::record_request("GET", "/v1/events", 200, started.elapsed());
+    let chunked = !request.http10;
+    let mut pending = Some(head.into_bytes());
+    loop {
+        let chunk = tokio::select! {
+            chunk = session.next_chunk() => chunk,
+            gone = client_gone(&stream) => {
+                if gone {
+                    break;
+                }
+                continue;
+            }
+        };
+        let Some(chunk) = chunk else { break };
+        // One write per wake-up: the head (first time), the chunk size line, the frames, the CRLF.
+        let mut out = pending.take().unwrap_or_default();
+        out.reserve(chunk.len() + 12);
+        if chunked {
+            out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            out.extend_from_slice(&chunk);
+            out.extend_from_slice(b"\r\n");
+        } else {
+            out.extend_from_slice(&chunk);
+        }
+        if stream.write_all(&out).await.is_err() {
+            return;
+        }
+    }
+    if chunked {
+        // The terminating chunk, so the client sees a complete response rather than a cut one.
+        let _ = stream.write_all(b"0\r\n\r\n").await;
+    }
+    let _ = stream.shutdown().await;
+}
+
+fn response_head(request: &SseRequest, state: &AppState) -> String {
+    let mut head = String::with_capacity(320);
+    head.push_str("HTTP/1.1 200 OK\r\n");
+    for (name, value) in SSE_HEADERS {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    // What hyper and the request-id layer add on the other path.
+    let request_id = request
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    head.push_str(&format!("x-request-id: {request_id}\r\n"));
+    head.push_str(&format!(
+        "date: {}\r\n",
+        httpdate::fmt_http_date(std::time::SystemTime::now())
+    ));
+    // The same headers the CORS layer adds on the other path: an allowed origin is echoed.
+    if let Some(origin) = request.headers.get(ORIGIN).and_then(|o| o.to_str().ok())
+        && state
+            .config
+            .cors_origins
+            .iter()
+            .any(|allowed| allowed.trim() == origin)
+    {
+        head.push_str(&format!("access-control-allow-origin: {origin}\r\n"));
+    }
+    head.push_str("access-control-allow-credentials: true\r\n");
+    head.push_str("vary: origin\r\n");
+    head.push_str(if request.http10 {
+        "connection: close\r\n\r\n"
+    } else {
+        "transfer-encoding: chunked\r\n\r\n"
+    });
+    head
+}
+
+/// A random UUID v4, as the request-id layer makes them.
+fn new_request_id() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
+}
+
+/// Resolves when the socket turns readable: `true` if the client closed it (or it failed), `false`
+/// if it merely sent bytes, which a stream has no use for and drops.
+async fn client_gone(stream: &TcpStream) -> bool {
+    if stream.readable().await.is_err() {
+        return true;
+    }
+    let mut sink = [0u8; 256];
+    match stream.try_read(&mut sink) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
+        Err(_) => true,
+    }
+}
