@@ -193,6 +193,7 @@ impl Feed {
     }
 
     async fn replay_page(&mut self) -> Result<(), StoreError> {
+        metrics::counter!("cyberhub_outbox_replay_queries_total").increment(1);
         let from = self.cursor;
         let rows = self
             .hub

@@ -1,0 +1,319 @@
+//! `cyberhub-bench`: drives the real `cyberhub` binary (and, side by side, nginx with Nchan) over
+//! loopback with load clients in separate processes, and prints figures as a table and as JSON.
+//!
+//! - `cyberhub-bench run --quick`: small counts, a few seconds each; fails if any event is lost or
+//!   delivered twice (part of the test suite);
+//! - `cyberhub-bench run --full [--nchan]`: the figures of BENCHMARKS.md (see `bench/run.sh`).
+
+mod client;
+mod fleet;
+mod scenarios;
+mod target;
+mod worker;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use serde_json::{Value, json};
+
+use target::Target;
+
+#[derive(Parser)]
+#[command(name = "cyberhub-bench")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the workloads and print the figures.
+    Run {
+        /// Small counts for CI: seconds, and a check that nothing is lost.
+        #[arg(long, conflicts_with = "full")]
+        quick: bool,
+        /// The full counts of BENCHMARKS.md.
+        #[arg(long)]
+        full: bool,
+        /// Also run idle, fan-out and throughput against nginx + Nchan, in the same run.
+        #[arg(long)]
+        nchan: bool,
+        /// Only these workloads (comma-separated): idle, fanout, throughput, per-user, longpoll, storm.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// The cyberhub binary (default: the one next to this executable).
+        #[arg(long)]
+        bin: Option<PathBuf>,
+        /// nginx, for --nchan.
+        #[arg(long, default_value = "/usr/sbin/nginx")]
+        nginx: PathBuf,
+        /// Write the figures as JSON here too.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// A load-client process (started by `run`).
+    #[command(hide = true)]
+    Worker,
+}
+
+/// Counts for one mode.
+struct Plan {
+    idle_steps: Vec<usize>,
+    fanout_clients: Vec<usize>,
+    fanout_events: u32,
+    throughput_clients: usize,
+    throughput_secs: u64,
+    per_user_users: usize,
+    per_user_rate: u32,
+    per_user_secs: u64,
+    longpoll_clients: usize,
+    storm_clients: usize,
+}
+
+impl Plan {
+    fn quick() -> Plan {
+        Plan {
+            idle_steps: vec![200],
+            fanout_clients: vec![200],
+            fanout_events: 5,
+            throughput_clients: 50,
+            throughput_secs: 2,
+            per_user_users: 50,
+            per_user_rate: 100,
+            per_user_secs: 2,
+            longpoll_clients: 50,
+            storm_clients: 200,
+        }
+    }
+
+    fn full() -> Plan {
+        Plan {
+            // 19,900: just under the 20,000 files one process may open, less the server's own.
+            idle_steps: vec![1_000, 5_000, 10_000, 19_900],
+            fanout_clients: vec![1_000, 10_000],
+            fanout_events: 20,
+            throughput_clients: 1_000,
+            throughput_secs: 10,
+            per_user_users: 1_000,
+            per_user_rate: 2_000,
+            per_user_secs: 10,
+            longpoll_clients: 1_000,
+            storm_clients: 10_000,
+        }
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Worker => worker::main(),
+        Command::Run {
+            quick,
+            full,
+            nchan,
+            only,
+            bin,
+            nginx,
+            json,
+        } => {
+            let plan = if full || !quick {
+                Plan::full()
+            } else {
+                Plan::quick()
+            };
+            let bin = match bin {
+                Some(bin) => bin,
+                None => std::env::current_exe()?.with_file_name("cyberhub"),
+            };
+            if !bin.exists() {
+                bail!(
+                    "{} not found: build it first (cargo build -p cyberhub-server)",
+                    bin.display()
+                );
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let results = runtime.block_on(run(plan, &bin, nchan.then_some(nginx), &only))?;
+            print_table(&results);
+            let text = serde_json::to_string_pretty(&results)?;
+            if let Some(path) = json {
+                std::fs::write(&path, &text)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            let lost: u64 = results
+                .iter()
+                .map(|r| r["lost"].as_u64().unwrap_or(0) + r["duplicates"].as_u64().unwrap_or(0))
+                .sum();
+            let failed_streams: u64 = results
+                .iter()
+                .map(|r| r["failed"].as_u64().unwrap_or(0))
+                .sum();
+            if lost > 0 {
+                bail!("{lost} events were lost or delivered twice");
+            }
+            if quick && failed_streams > 0 {
+                bail!("{failed_streams} streams could not be opened");
+            }
+            println!("bench: every event delivered exactly once");
+            Ok(())
+        }
+    }
+}
+
+async fn run(
+    plan: Plan,
+    bin: &std::path::Path,
+    nginx: Option<PathBuf>,
+    only: &[String],
+) -> anyhow::Result<Vec<Value>> {
+    let wants = |w: &str| only.is_empty() || only.iter().any(|o| o == w);
+    let mut results = Vec::new();
+    let users_needed = plan
+        .idle_steps
+        .iter()
+        .chain(&plan.fanout_clients)
+        .max()
+        .copied()
+        .unwrap_or(0)
+        .div_ceil(2)
+        .max(plan.per_user_users);
+
+    eprintln!(
+        "starting cyberhub ({}) with {users_needed} seeded users",
+        bin.display()
+    );
+    let storm_env = [
+        ("CYBERHUB_RETRY_MS", "1000"),
+        ("CYBERHUB_SHUTDOWN_RETRY_SPREAD_MS", "1000"),
+    ];
+    let (mut hub, users, case_id) = Target::cyberhub(bin, users_needed, &storm_env).await?;
+    let mut nchan = match &nginx {
+        Some(nginx) => Some(Target::nchan(nginx).await?),
+        None => None,
+    };
+
+    // Side by side: each workload runs against both servers back to back, on one machine.
+    if wants("idle") {
+        results.push(scenarios::idle(&hub, &users, &plan.idle_steps).await?);
+        if let Some(nchan) = &nchan {
+            let steps: Vec<usize> = plan
+                .idle_steps
+                .iter()
+                .copied()
+                .filter(|n| *n <= 10_000)
+                .collect();
+            results.push(scenarios::idle(nchan, &[], &steps).await?);
+        }
+    }
+    if wants("fanout") {
+        for &clients in &plan.fanout_clients {
+            results
+                .push(scenarios::fanout(&hub, &users, clients, plan.fanout_events, false).await?);
+            if let Some(nchan) = &nchan {
+                results
+                    .push(scenarios::fanout(nchan, &[], clients, plan.fanout_events, false).await?);
+            }
+        }
+    }
+    if wants("throughput") {
+        results.push(
+            scenarios::throughput(&hub, plan.throughput_clients, plan.throughput_secs, 16).await?,
+        );
+        if let Some(nchan) = &nchan {
+            results.push(
+                scenarios::throughput(nchan, plan.throughput_clients, plan.throughput_secs, 16)
+                    .await?,
+            );
+        }
+    }
+    if let Some(mut nchan) = nchan.take() {
+        nchan.stop(false).await?;
+    }
+    if wants("per-user") {
+        let users = &users[..plan.per_user_users.min(users.len())];
+        results.push(
+            scenarios::per_user(&hub, users, case_id, plan.per_user_rate, plan.per_user_secs)
+                .await?,
+        );
+    }
+    if wants("longpoll") {
+        let mut figures = scenarios::fanout(
+            &hub,
+            &users,
+            plan.longpoll_clients,
+            plan.fanout_events,
+            true,
+        )
+        .await?;
+        figures["bytes_per_idle_http_connection"] =
+            json!(scenarios::http_connection_cost(&hub, plan.longpoll_clients).await?);
+        results.push(figures);
+    }
+    if wants("storm") {
+        results.push(scenarios::storm(&mut hub, plan.storm_clients, false, 20).await?);
+        results.push(scenarios::storm(&mut hub, plan.storm_clients, true, 20).await?);
+    }
+    hub.stop(false).await?;
+    Ok(results)
+}
+
+fn print_table(results: &[Value]) {
+    println!(
+        "\n{:<16} {:<9} {:>8}  figures",
+        "workload", "target", "clients"
+    );
+    for r in results {
+        let clients = r["clients"]
+            .as_u64()
+            .map(|c| c.to_string())
+            .unwrap_or_default();
+        let figures = match r["workload"].as_str().unwrap_or("") {
+            "idle" => r["steps"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| format!("{}: {} B/stream", s["open"], s["bytes_per_stream"]))
+                .collect::<Vec<_>>()
+                .join(", "),
+            "fanout" | "longpoll-fanout" => format!(
+                "p50 {} ms, p99 {} ms, last client {} ms, lost {}, dup {}{}",
+                r["p50_ms"],
+                r["p99_ms"],
+                r["last_client_ms"],
+                r["lost"],
+                r["duplicates"],
+                r.get("bytes_per_waiting_client")
+                    .map(|b| format!(
+                        ", {b} B per waiting client (idle HTTP connection: {} B)",
+                        r["bytes_per_idle_http_connection"]
+                    ))
+                    .unwrap_or_default()
+            ),
+            "throughput" => format!(
+                "{} delivered/s, {} µs server CPU per delivery, lost {}, dup {}",
+                r["delivered_per_s"], r["server_cpu_us_per_delivery"], r["lost"], r["duplicates"]
+            ),
+            "per-user" => format!(
+                "{} openings/s (offered {}), open→balance:updated p50 {} ms, p99 {} ms",
+                r["openings_per_s"], r["offered_per_s"], r["p50_ms"], r["p99_ms"]
+            ),
+            _ => format!(
+                "caught up {} ms after restart ({} ms after stop), lost {}, dup {}, CPU {} ms, {} replay queries",
+                r["all_caught_up_ms_after_up"],
+                r["all_caught_up_ms_after_stop"],
+                r["lost"],
+                r["duplicates"],
+                r["server_cpu_ms_until_caught_up"],
+                r["outbox_replay_queries"]
+            ),
+        };
+        println!(
+            "{:<16} {:<9} {:>8}  {figures}",
+            r["workload"].as_str().unwrap_or(""),
+            r["target"].as_str().unwrap_or(""),
+            clients
+        );
+    }
+}

@@ -1,0 +1,356 @@
+//! The servers under test, started as real processes: the `cyberhub` binary on a fresh SQLite file,
+//! and nginx with the Nchan module. Memory and CPU come from `/proc`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use cyberhub_protocol::Role;
+use cyberhub_server::auth::{hash_password, token_hash};
+use cyberhub_server::store::{Store, now_ms};
+use tokio::process::{Child, Command};
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+
+/// A server the load clients can stream from and the bench can publish to.
+pub struct Target {
+    pub kind: Kind,
+    pub addr: SocketAddr,
+    child: Option<Child>,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+pub enum Kind {
+    CyberHub {
+        bin: PathBuf,
+        db_url: String,
+        admin_token: String,
+        env: Vec<(String, String)>,
+    },
+    Nchan {
+        nginx: PathBuf,
+    },
+}
+
+/// A user the bench seeded, with a session token.
+#[derive(Clone)]
+pub struct BenchUser {
+    pub token: String,
+}
+
+/// A free loopback port (bound, read, released).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+impl Target {
+    /// Starts `cyberhub` on a fresh database with `users` members (each with a balance and a session)
+    /// and one case costing 1 kopeck.
+    pub async fn cyberhub(
+        bin: &Path,
+        users: usize,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<(Target, Vec<BenchUser>, i64)> {
+        let dir = tempfile::tempdir()?;
+        let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = Store::open(&db_url).await?;
+        // One argon2 hash for everyone: hashing ten thousand passwords would take minutes.
+        let hash = hash_password(ADMIN_PASSWORD)?;
+        store.create_user("admin", &hash, Role::Admin).await?;
+        let mut seeded = Vec::with_capacity(users);
+        for i in 0..users {
+            let user = store
+                .create_user(&format!("user{i}"), &hash, Role::User)
+                .await?;
+            let token = format!("bench-token-{i}-{}", rand::random::<u64>());
+            store
+                .create_session(&token_hash(&token), user.id, now_ms() + 86_400_000)
+                .await?;
+            store
+                .adjust_balance(user.id, 100_000_000, "bench funds")
+                .await?;
+            seeded.push(BenchUser { token });
+        }
+        let case = store
+            .create_case(&serde_json::from_value(serde_json::json!({
+                "name": "Bench case", "price": 1, "image_url": "",
+                "items": [{"name": "Token", "rarity": "common", "value": 0, "weight": 1}]
+            }))?)
+            .await?;
+        store.close().await;
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let mut target = Target {
+            kind: Kind::CyberHub {
+                bin: bin.to_owned(),
+                db_url,
+                admin_token: String::new(),
+                env: env
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            },
+            addr,
+            child: None,
+            http: reqwest::Client::new(),
+            dir: dir.path().to_owned(),
+            _dir: dir,
+        };
+        target.start().await?;
+        let res: serde_json::Value = target
+            .http
+            .post(format!("http://{addr}/v1/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = res["token"].as_str().context("admin login")?.to_owned();
+        if let Kind::CyberHub { admin_token, .. } = &mut target.kind {
+            *admin_token = token;
+        }
+        Ok((target, seeded, case.id))
+    }
+
+    /// Starts nginx with Nchan as an SSE pub/sub hub on a loopback port.
+    pub async fn nchan(nginx: &Path) -> anyhow::Result<Target> {
+        let dir = tempfile::tempdir()?;
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let conf = include_str!("../nchan/nginx.conf")
+            .replace("{PREFIX}", &dir.path().display().to_string())
+            .replace("{LISTEN}", &addr.to_string());
+        std::fs::create_dir_all(dir.path().join("logs"))?;
+        std::fs::write(dir.path().join("nginx.conf"), conf)?;
+        let mut target = Target {
+            kind: Kind::Nchan {
+                nginx: nginx.to_owned(),
+            },
+            addr,
+            child: None,
+            http: reqwest::Client::new(),
+            dir: dir.path().to_owned(),
+            _dir: dir,
+        };
+        target.start().await?;
+        Ok(target)
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self.kind {
+            Kind::CyberHub { .. } => "cyberhub",
+            Kind::Nchan { .. } => "nchan",
+        }
+    }
+
+    /// The SSE path an anonymous client streams from.
+    pub fn sse_path(&self) -> &'static str {
+        match self.kind {
+            Kind::CyberHub { .. } => "/v1/events",
+            Kind::Nchan { .. } => "/sub",
+        }
+    }
+
+    async fn start(&mut self) -> anyhow::Result<()> {
+        let child = match &self.kind {
+            Kind::CyberHub {
+                bin, db_url, env, ..
+            } => Command::new(bin)
+                .arg("serve")
+                .env("CYBERHUB_LISTEN", self.addr.to_string())
+                .env("DATABASE_URL", db_url)
+                .env("RUST_LOG", "warn")
+                .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()?,
+            Kind::Nchan { nginx } => Command::new(nginx)
+                .args([
+                    "-p",
+                    &self.dir.display().to_string(),
+                    "-c",
+                    &self.dir.join("nginx.conf").display().to_string(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()?,
+        };
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let probe = match self.kind {
+            Kind::CyberHub { .. } => "/health",
+            Kind::Nchan { .. } => "/health",
+        };
+        while Instant::now() < deadline {
+            if let Ok(res) = self
+                .http
+                .get(format!("http://{}{probe}", self.addr))
+                .send()
+                .await
+                && res.status().is_success()
+            {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("{} did not come up on {}", self.name(), self.addr)
+    }
+
+    /// Stops the server: SIGTERM and wait, or SIGKILL.
+    pub async fn stop(&mut self, kill: bool) -> anyhow::Result<()> {
+        let Some(mut child) = self.child.take() else {
+            return Ok(());
+        };
+        let pid = child.id().context("running")?;
+        let signal = if kill { "-KILL" } else { "-TERM" };
+        Command::new("kill")
+            .args([signal, &pid.to_string()])
+            .status()
+            .await?;
+        tokio::time::timeout(Duration::from_secs(30), child.wait()).await??;
+        Ok(())
+    }
+
+    /// Stops (gracefully or not) and starts again on the same port and database.
+    pub async fn restart(&mut self, kill: bool) -> anyhow::Result<()> {
+        self.stop(kill).await?;
+        self.start().await
+    }
+
+    /// Publishes one global event carrying `#seq#`.
+    pub async fn publish(&self, seq: u32) -> anyhow::Result<()> {
+        self.clone_client().publish(seq).await
+    }
+
+    /// A handle that publishes and opens cases, usable while the target restarts.
+    pub fn clone_client(&self) -> Client {
+        let admin_token = match &self.kind {
+            Kind::CyberHub { admin_token, .. } => Some(admin_token.clone()),
+            Kind::Nchan { .. } => None,
+        };
+        Client {
+            http: self.http.clone(),
+            addr: self.addr,
+            admin_token,
+        }
+    }
+
+    /// A value from `/metrics` (summed over labels); 0 when absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        let Ok(res) = self
+            .http
+            .get(format!("http://{}/metrics", self.addr))
+            .send()
+            .await
+        else {
+            return 0.0;
+        };
+        let text = res.text().await.unwrap_or_default();
+        text.lines()
+            .filter(|l| {
+                l.starts_with(name)
+                    && (l.as_bytes().get(name.len()) == Some(&b' ')
+                        || l.as_bytes().get(name.len()) == Some(&b'{'))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// The server's processes: the one process, or nginx's master and workers.
+    fn pids(&self) -> Vec<u32> {
+        let Some(pid) = self.child.as_ref().and_then(|c| c.id()) else {
+            return Vec::new();
+        };
+        let mut pids = vec![pid];
+        if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
+        }
+        pids
+    }
+
+    /// Resident memory of the server's processes, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        self.pids()
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
+            .filter_map(|status| {
+                status
+                    .lines()
+                    .find(|l| l.starts_with("VmRSS:"))?
+                    .split_whitespace()
+                    .nth(1)?
+                    .parse::<u64>()
+                    .ok()
+            })
+            .sum()
+    }
+
+    /// CPU time used by the server's processes so far (user + system), in microseconds.
+    pub fn cpu_us(&self) -> u64 {
+        // Clock ticks are 100 per second on Linux.
+        self.pids()
+            .iter()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+            .filter_map(|stat| {
+                let fields: Vec<&str> = stat.rsplit(')').next()?.split_whitespace().collect();
+                Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+            })
+            .sum::<u64>()
+            * 10_000
+    }
+}
+/// Publishes and opens cases over HTTP, independent of the server process's life.
+pub struct Client {
+    http: reqwest::Client,
+    addr: SocketAddr,
+    /// Set for CyberHub (announcements); `None` for Nchan (its publisher endpoint).
+    admin_token: Option<String>,
+}
+
+impl Client {
+    /// Publishes one global event carrying `#seq#`.
+    pub async fn publish(&self, seq: u32) -> anyhow::Result<()> {
+        let res = match &self.admin_token {
+            Some(token) => {
+                self.http
+                    .post(format!("http://{}/v1/admin/announcements", self.addr))
+                    .bearer_auth(token)
+                    .json(&serde_json::json!({"text": format!("#{seq}#")}))
+                    .send()
+                    .await?
+            }
+            None => {
+                self.http
+                    .post(format!("http://{}/pub", self.addr))
+                    .body(format!("#{seq}#"))
+                    .send()
+                    .await?
+            }
+        };
+        if !res.status().is_success() {
+            bail!("publish {seq} failed: {}", res.status());
+        }
+        Ok(())
+    }
+
+    /// Opens a case for a user; returns whether it succeeded.
+    pub async fn open_case(&self, token: &str, case_id: i64) -> anyhow::Result<bool> {
+        let res = self
+            .http
+            .post(format!("http://{}/v1/cases/{case_id}/open", self.addr))
+            .bearer_auth(token)
+            .send()
+            .await?;
+        Ok(res.status().is_success())
+    }
+}
