@@ -91,7 +91,7 @@ impl ConnStats {
         if let Some(seq) = only {
             receipts.retain(|(s, _)| *s == seq);
         }
-        let out = ConnStats {
+        ConnStats {
             receipts,
             balance_times: std::mem::take(&mut self.balance_times),
             count: self.count,
@@ -101,8 +101,7 @@ impl ConnStats {
             reconnects: self.reconnects,
             last_us: self.last_us,
             seen: self.seen.clone(),
-        };
-        out
+        }
     }
 }
 

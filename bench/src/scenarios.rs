@@ -247,7 +247,6 @@ pub async fn throughput(
     let mut loops = Vec::new();
     for _ in 0..publishers {
         let (seq, ok) = (seq.clone(), ok.clone());
-        let target = &*target;
         loops.push(async move {
             while Instant::now() < deadline {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
