@@ -48,6 +48,12 @@ enum Command {
         /// nginx, for --nchan.
         #[arg(long, default_value = "/usr/sbin/nginx")]
         nginx: PathBuf,
+        /// Extra environment for the cyberhub process (KEY=VALUE, repeatable).
+        #[arg(long = "server-env")]
+        server_env: Vec<String>,
+        /// Idle streams: every stream anonymous (default: every other one authenticated).
+        #[arg(long)]
+        anonymous: bool,
         /// Write the figures as JSON here too.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -114,6 +120,8 @@ fn main() -> anyhow::Result<()> {
             only,
             bin,
             nginx,
+            server_env,
+            anonymous,
             json,
         } => {
             let plan = if full || !quick {
@@ -135,7 +143,21 @@ fn main() -> anyhow::Result<()> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let results = runtime.block_on(run(plan, &bin, nchan.then_some(nginx), &only))?;
+            let env: Vec<(String, String)> = server_env
+                .iter()
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                })
+                .collect();
+            let results = runtime.block_on(run(
+                plan,
+                &bin,
+                nchan.then_some(nginx),
+                &only,
+                &env,
+                anonymous,
+            ))?;
             print_table(&results);
             let text = serde_json::to_string_pretty(&results)?;
             if let Some(path) = json {
@@ -167,6 +189,8 @@ async fn run(
     bin: &std::path::Path,
     nginx: Option<PathBuf>,
     only: &[String],
+    extra_env: &[(String, String)],
+    anonymous: bool,
 ) -> anyhow::Result<Vec<Value>> {
     let wants = |w: &str| only.is_empty() || only.iter().any(|o| o == w);
     let mut results = Vec::new();
@@ -184,11 +208,13 @@ async fn run(
         "starting cyberhub ({}) with {users_needed} seeded users",
         bin.display()
     );
-    let storm_env = [
+    // Reconnect hints short enough that the storm measures the server, not the hint's spread.
+    let mut env = vec![
         ("CYBERHUB_RETRY_MS", "1000"),
         ("CYBERHUB_SHUTDOWN_RETRY_SPREAD_MS", "1000"),
     ];
-    let (mut hub, users, case_id) = Target::cyberhub(bin, users_needed, &storm_env).await?;
+    env.extend(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let (mut hub, users, case_id) = Target::cyberhub(bin, users_needed, &env).await?;
     let mut nchan = match &nginx {
         Some(nginx) => Some(Target::nchan(nginx).await?),
         None => None,
@@ -196,7 +222,8 @@ async fn run(
 
     // Side by side: each workload runs against both servers back to back, on one machine.
     if wants("idle") {
-        results.push(scenarios::idle(&hub, &users, &plan.idle_steps).await?);
+        let idle_users = if anonymous { &[][..] } else { &users[..] };
+        results.push(scenarios::idle(&hub, idle_users, &plan.idle_steps).await?);
         if let Some(nchan) = &nchan {
             let steps: Vec<usize> = plan
                 .idle_steps
@@ -274,7 +301,12 @@ fn print_table(results: &[Value]) {
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|s| format!("{}: {} B/stream", s["open"], s["bytes_per_stream"]))
+                .map(|s| {
+                    format!(
+                        "{}: {} B/stream (+{} B)",
+                        s["open"], s["bytes_per_stream"], s["marginal_bytes_per_stream"]
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             "fanout" | "longpoll-fanout" => format!(

@@ -61,6 +61,7 @@ pub async fn idle(target: &Target, users: &[BenchUser], steps: &[usize]) -> anyh
     let base = target.rss_kib();
     let mut fleets = Vec::new();
     let mut open = 0;
+    let (mut prev_open, mut prev_rss) = (0usize, base);
     let mut rows = Vec::new();
     for &step in steps {
         let add = step.saturating_sub(open);
@@ -71,12 +72,16 @@ pub async fn idle(target: &Target, users: &[BenchUser], steps: &[usize]) -> anyh
         tokio::time::sleep(Duration::from_secs(2)).await;
         let rss = target.rss_kib();
         let per_stream = (rss.saturating_sub(base)) as f64 * 1024.0 / open.max(1) as f64;
+        // The growth since the previous step: free of whatever the allocator held from start-up.
+        let marginal = (rss.saturating_sub(prev_rss)) as f64 * 1024.0
+            / open.saturating_sub(prev_open).max(1) as f64;
+        (prev_open, prev_rss) = (open, rss);
         eprintln!(
-            "  idle {}: {open} streams open ({failed} failed), RSS {rss} KiB, {per_stream:.0} B/stream",
+            "  idle {}: {open} streams open ({failed} failed), RSS {rss} KiB, {per_stream:.0} B/stream ({marginal:.0} B each since the last step)",
             target.name()
         );
         rows.push(json!({"requested": step, "open": open, "failed": failed, "rss_kib": rss, "base_rss_kib": base,
-                          "bytes_per_stream": per_stream.round()}));
+                          "bytes_per_stream": per_stream.round(), "marginal_bytes_per_stream": marginal.round()}));
     }
     for fleet in fleets {
         fleet.close().await;

@@ -48,7 +48,8 @@ impl App {
         let hub_config = HubConfig {
             heartbeat: config.heartbeat(),
             global_capacity: 4096,
-            user_capacity: 64,
+            // Per-user traffic is light; a feed that falls further behind reads the table.
+            user_capacity: 8,
         };
         let (hub, hub_task) = Hub::start(store.clone(), hub_config, shutdown.clone()).await?;
         let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));

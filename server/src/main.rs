@@ -11,6 +11,7 @@ use tracing_subscriber::EnvFilter;
 const DEMO_TOPUP_SECRET: &str = "demo-topup-secret";
 
 fn main() -> anyhow::Result<()> {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_tracing(&cli.config);
     tokio::runtime::Builder::new_multi_thread()
@@ -118,6 +119,21 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// glibc gives every thread that allocates its own arena (up to 8 per core). Memory freed in one
+/// arena is not reused by another, so short-lived allocations on the runtime's workers and sqlx's
+/// connection threads leave holes that idle streams then pay for. Two arenas halve the resident
+/// memory of an idle stream (BENCHMARKS.md). `MALLOC_ARENA_MAX` in the environment still wins.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: called first thing in main, before any other thread exists; mallopt only
+        // changes an allocator parameter.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
 }
 
 fn init_tracing(config: &Config) {

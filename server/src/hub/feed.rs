@@ -163,6 +163,10 @@ impl Feed {
             return Some(FeedItem::Sync(sync));
         }
         let event = self.backlog.pop_front()?;
+        if self.backlog.is_empty() && self.backlog.capacity() > 0 && !self.catching_up {
+            // A replay's page buffer is not kept for the life of the stream.
+            self.backlog = VecDeque::new();
+        }
         self.cursor = event.id;
         Some(FeedItem::Event(event))
     }

@@ -16,7 +16,7 @@ mod rewind;
 mod sse_raw;
 
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
@@ -70,7 +70,12 @@ pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
         };
         // Frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
-        tracker.spawn(connection(stream, state.clone(), router.clone()));
+        tracker.spawn(connection(
+            stream,
+            state.clone(),
+            router.clone(),
+            tracker.clone(),
+        ));
     }
     drop(listener);
     tracker.close();
@@ -83,23 +88,44 @@ pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
     }
 }
 
-async fn connection(mut stream: TcpStream, state: AppState, router: Router) {
+async fn connection(stream: TcpStream, state: AppState, router: Router, tracker: TaskTracker) {
+    // A stream moves to a task of its own, sized for the stream alone; the steps that run once are
+    // boxed (hyper's connection state alone is several times larger than a stream's).
+    match Box::pin(accept_stream(stream, &state)).await {
+        Accepted::Stream(stream, session, head) => {
+            tracker.spawn(sse_raw::serve(stream, session, head));
+        }
+        Accepted::Other(stream, head) => Box::pin(serve_hyper(stream, head, state, router)).await,
+        Accepted::Nothing => {}
+    }
+}
+
+/// What the first request on a connection turned out to be.
+// Short-lived: the stream variant moves into its own task at once, so boxing it would only add an
+// allocation per stream.
+#[allow(clippy::large_enum_variant)]
+enum Accepted {
+    /// A stream the fast path serves, with its response head ready.
+    Stream(TcpStream, SseSession, sse_raw::ResponseHead),
+    /// Anything else, for hyper, with the bytes already read.
+    Other(TcpStream, Bytes),
+    /// The client went away or said nothing in time.
+    Nothing,
+}
+
+async fn accept_stream(mut stream: TcpStream, state: &AppState) -> Accepted {
     let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
         Ok(Ok(head)) if !head.is_empty() => head,
-        // Closed before saying anything, a read error, or too slow: nothing to answer.
-        _ => return,
+        _ => return Accepted::Nothing,
     };
     if let Some(request) = sse_request(&head) {
-        // Boxed: the open step (authentication, resume checks) is big and runs once; the
-        // connection's own future stays small for the life of the stream.
-        let opened = Box::pin(SseSession::open(&state, &request.headers, &request.uri)).await;
-        if let Ok(session) = opened {
-            sse_raw::serve(stream, session, &request, &state).await;
-            return;
+        // Declined (bad token or cursor) goes to axum, which answers with the usual JSON error.
+        if let Ok(session) = SseSession::open(state, &request.headers, &request.uri).await {
+            let response_head = sse_raw::response_head(&request, state);
+            return Accepted::Stream(stream, session, response_head);
         }
-        // Declined (bad token or cursor): axum answers with the usual JSON error.
     }
-    serve_hyper(stream, Bytes::from(head), state, router).await;
+    Accepted::Other(stream, Bytes::from(head))
 }
 
 /// Reads until the end of the request head (or `MAX_HEAD` bytes, or EOF); returns what was read.
@@ -128,6 +154,8 @@ struct SseRequest {
     uri: Uri,
     /// HTTP/1.0 clients get a close-delimited body instead of chunked encoding.
     http10: bool,
+    /// When the head was complete, for the request-latency metric.
+    received: Instant,
 }
 
 /// Parses `head`; `Some` only for a plain `GET /v1/events` without a body or an upgrade.
@@ -158,6 +186,7 @@ fn sse_request(head: &[u8]) -> Option<SseRequest> {
         headers,
         uri: path.parse().ok()?,
         http10: request.version? == 0,
+        received: Instant::now(),
     })
 }
 

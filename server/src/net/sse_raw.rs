@@ -1,8 +1,6 @@
 //! The SSE fast path: one task per stream writes the session's frames to the socket, chunk-framed,
 //! and holds no buffer between writes.
 
-use std::time::Instant;
-
 use axum::http::header::ORIGIN;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -13,17 +11,9 @@ use crate::http::sse::{SSE_HEADERS, SseSession};
 
 /// Writes the response head and then every chunk the session yields, until the stream ends or the
 /// client goes away.
-pub async fn serve(
-    mut stream: TcpStream,
-    mut session: SseSession,
-    request: &SseRequest,
-    state: &AppState,
-) {
-    let started = Instant::now();
-    let head = response_head(request, state);
-    crate::http::record_request("GET", "/v1/events", 200, started.elapsed());
-    let chunked = !request.http10;
-    let mut pending = Some(head.into_bytes());
+pub async fn serve(mut stream: TcpStream, mut session: SseSession, head: ResponseHead) {
+    let chunked = head.chunked;
+    let mut pending = Some(head.bytes);
     loop {
         let chunk = tokio::select! {
             chunk = session.next_chunk() => chunk,
@@ -56,7 +46,23 @@ pub async fn serve(
     let _ = stream.shutdown().await;
 }
 
-fn response_head(request: &SseRequest, state: &AppState) -> String {
+/// The response head, prepared before the request is dropped.
+pub struct ResponseHead {
+    bytes: Vec<u8>,
+    chunked: bool,
+}
+
+/// Builds the response head (and counts the request, as the metrics middleware does on the other
+/// path).
+pub fn response_head(request: &SseRequest, state: &AppState) -> ResponseHead {
+    crate::http::record_request("GET", "/v1/events", 200, request.received.elapsed());
+    ResponseHead {
+        bytes: head_text(request, state).into_bytes(),
+        chunked: !request.http10,
+    }
+}
+
+fn head_text(request: &SseRequest, state: &AppState) -> String {
     let mut head = String::with_capacity(320);
     head.push_str("HTTP/1.1 200 OK\r\n");
     for (name, value) in SSE_HEADERS {
@@ -113,7 +119,12 @@ fn new_request_id() -> String {
 /// Resolves when the socket turns readable: `true` if the client closed it (or it failed), `false`
 /// if it merely sent bytes, which a stream has no use for and drops.
 async fn client_gone(stream: &TcpStream) -> bool {
-    if stream.readable().await.is_err() {
+    // `poll_read_ready` parks in the socket's own reader slot: no waiter node in this future, which
+    // every idle stream would otherwise carry.
+    if std::future::poll_fn(|cx| stream.poll_read_ready(cx))
+        .await
+        .is_err()
+    {
         return true;
     }
     let mut sink = [0u8; 256];
