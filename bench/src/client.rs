@@ -424,34 +424,45 @@ impl Decoder {
         }
     }
 
-    fn body(&mut self, bytes: &[u8], on_frame: &mut impl FnMut(Frame<'_>)) {
-        for &b in bytes {
-            self.frame.push(b);
-            if self.frame.ends_with(b"\n\n") {
-                if let Ok(text) = std::str::from_utf8(&self.frame) {
-                    let mut frame = Frame {
-                        id: None,
-                        event: None,
-                        data: None,
-                        retry: None,
-                    };
-                    for line in text.lines() {
-                        if let Some(v) = line.strip_prefix("id:") {
-                            frame.id = Some(v.trim());
-                        } else if let Some(v) = line.strip_prefix("event:") {
-                            frame.event = Some(v.trim());
-                        } else if let Some(v) = line.strip_prefix("data:") {
-                            frame.data = Some(v.trim());
-                        } else if let Some(v) = line.strip_prefix("retry:") {
-                            frame.retry = v.trim().parse().ok();
-                        }
-                    }
-                    on_frame(frame);
-                }
+    fn body(&mut self, mut bytes: &[u8], on_frame: &mut impl FnMut(Frame<'_>)) {
+        while !bytes.is_empty() {
+            // A frame ends at a blank line; the two newlines may straddle reads.
+            let end = if self.frame.last() == Some(&b'\n') && bytes[0] == b'\n' {
+                Some(0)
+            } else {
+                bytes.windows(2).position(|w| w == b"\n\n").map(|i| i + 1)
+            };
+            let Some(end) = end else {
+                self.frame.extend_from_slice(bytes);
+                return;
+            };
+            if self.frame.is_empty() {
+                parse_frame(&bytes[..=end], on_frame);
+            } else {
+                self.frame.extend_from_slice(&bytes[..=end]);
+                parse_frame(&self.frame, on_frame);
                 self.frame.clear();
             }
+            bytes = &bytes[end + 1..];
         }
     }
+}
+
+fn parse_frame(raw: &[u8], on_frame: &mut impl FnMut(Frame<'_>)) {
+    let Ok(text) = std::str::from_utf8(raw) else { return };
+    let mut frame = Frame { id: None, event: None, data: None, retry: None };
+    for line in text.lines() {
+        if let Some(v) = line.strip_prefix("id:") {
+            frame.id = Some(v.trim());
+        } else if let Some(v) = line.strip_prefix("event:") {
+            frame.event = Some(v.trim());
+        } else if let Some(v) = line.strip_prefix("data:") {
+            frame.data = Some(v.trim());
+        } else if let Some(v) = line.strip_prefix("retry:") {
+            frame.retry = v.trim().parse().ok();
+        }
+    }
+    on_frame(frame);
 }
 
 /// Appends to `pending` up to a `\n`; returns the complete line (without `\r\n`) and the rest.

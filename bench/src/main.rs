@@ -8,6 +8,7 @@
 mod client;
 mod fleet;
 mod scenarios;
+mod summary;
 mod target;
 mod worker;
 
@@ -58,6 +59,8 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Print the medians of several runs' JSON files, with CyberHub/Nchan ratios.
+    Summarize { files: Vec<PathBuf> },
     /// A load-client process (started by `run`).
     #[command(hide = true)]
     Worker,
@@ -113,6 +116,15 @@ impl Plan {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Worker => worker::main(),
+        Command::Summarize { files } => {
+            let mut runs = Vec::new();
+            for file in files {
+                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                runs.push(serde_json::from_str::<Vec<Value>>(&text)?);
+            }
+            summary::print(&runs);
+            Ok(())
+        }
         Command::Run {
             quick,
             full,

@@ -122,8 +122,7 @@ impl SseSession {
                 .extend_from_slice(&next);
         }
         if events > 0 {
-            metrics::counter!("cyberhub_events_delivered_total", "transport" => "sse")
-                .increment(events);
+            delivered_counter().increment(events);
         }
         Some(merged.map_or(first, BytesMut::freeze))
     }
@@ -143,6 +142,13 @@ impl SseSession {
             }
         }
     }
+}
+
+/// The delivery counter, looked up once: a labelled lookup per write would cost more than the write's
+/// own bookkeeping.
+fn delivered_counter() -> &'static metrics::Counter {
+    static COUNTER: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
+    COUNTER.get_or_init(|| metrics::counter!("cyberhub_events_delivered_total", "transport" => "sse"))
 }
 
 /// The event's frame; cloning `Bytes` shares the one encoding.

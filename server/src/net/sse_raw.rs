@@ -2,6 +2,8 @@
 //! and holds no buffer between writes.
 
 use axum::http::header::ORIGIN;
+use std::io::IoSlice;
+
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -13,7 +15,10 @@ use crate::http::sse::{SSE_HEADERS, SseSession};
 /// client goes away.
 pub async fn serve(mut stream: TcpStream, mut session: SseSession, head: ResponseHead) {
     let chunked = head.chunked;
-    let mut pending = Some(head.bytes);
+    if stream.write_all(&head.bytes).await.is_err() {
+        return;
+    }
+    drop(head);
     loop {
         let chunk = tokio::select! {
             chunk = session.next_chunk() => chunk,
@@ -25,17 +30,7 @@ pub async fn serve(mut stream: TcpStream, mut session: SseSession, head: Respons
             }
         };
         let Some(chunk) = chunk else { break };
-        // One write per wake-up: the head (first time), the chunk size line, the frames, the CRLF.
-        let mut out = pending.take().unwrap_or_default();
-        out.reserve(chunk.len() + 12);
-        if chunked {
-            out.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-            out.extend_from_slice(&chunk);
-            out.extend_from_slice(b"\r\n");
-        } else {
-            out.extend_from_slice(&chunk);
-        }
-        if stream.write_all(&out).await.is_err() {
+        if write_chunk(&mut stream, &chunk, chunked).await.is_err() {
             return;
         }
     }
@@ -44,6 +39,44 @@ pub async fn serve(mut stream: TcpStream, mut session: SseSession, head: Respons
         let _ = stream.write_all(b"0\r\n\r\n").await;
     }
     let _ = stream.shutdown().await;
+}
+
+/// Writes one chunk (size line, the frames, CRLF) straight from the shared frame bytes: one
+/// vectored write, no copy, no allocation.
+async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], chunked: bool) -> std::io::Result<()> {
+    let mut size_line = [0u8; 18];
+    let size_len = if chunked { hex_line(chunk.len(), &mut size_line) } else { 0 };
+    let trailer: &[u8] = if chunked { b"\r\n" } else { b"" };
+    let mut parts = [IoSlice::new(&size_line[..size_len]), IoSlice::new(chunk), IoSlice::new(trailer)];
+    let mut parts = &mut parts[..];
+    while !parts.is_empty() {
+        let written = stream.write_vectored(parts).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut parts, written);
+    }
+    Ok(())
+}
+
+/// Writes `n` in hex followed by CRLF into `out`; returns the length.
+fn hex_line(mut n: usize, out: &mut [u8; 18]) -> usize {
+    let mut digits = [0u8; 16];
+    let mut len = 0;
+    loop {
+        digits[len] = b"0123456789abcdef"[n & 0xf];
+        len += 1;
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    for i in 0..len {
+        out[i] = digits[len - 1 - i];
+    }
+    out[len] = b'\r';
+    out[len + 1] = b'\n';
+    len + 2
 }
 
 /// The response head, prepared before the request is dropped.
@@ -133,5 +166,19 @@ async fn client_gone(stream: &TcpStream) -> bool {
         Ok(_) => false,
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => false,
         Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hex_line;
+
+    #[test]
+    fn chunk_size_lines_are_lowercase_hex() {
+        for (n, want) in [(0, "0\r\n"), (10, "a\r\n"), (255, "ff\r\n"), (65_536, "10000\r\n")] {
+            let mut out = [0u8; 18];
+            let len = hex_line(n, &mut out);
+            assert_eq!(std::str::from_utf8(&out[..len]).unwrap(), want);
+        }
     }
 }

@@ -9,6 +9,7 @@
 
 mod cases;
 mod outbox;
+mod session_cache;
 mod users;
 mod wallet;
 
@@ -42,6 +43,7 @@ pub struct Store {
     write: SqlitePool,
     read: SqlitePool,
     committed: Arc<Notify>,
+    sessions: Arc<session_cache::SessionCache>,
 }
 
 impl Store {
@@ -73,6 +75,7 @@ impl Store {
             write,
             read,
             committed: Arc::new(Notify::new()),
+            sessions: Arc::default(),
         })
     }
 

@@ -46,15 +46,11 @@ pub(super) async fn emit(conn: &mut Conn, event: &ServerEvent) -> Result<i64, sq
 impl Store {
     /// Broadcasts an admin announcement; returns the event id.
     pub async fn announce(&self, text: &str) -> Result<i64, StoreError> {
-        let mut tx = self.begin().await?;
-        let id = emit(
-            &mut tx,
-            &ServerEvent::Announcement(Announcement {
-                text: text.to_owned(),
-            }),
-        )
-        .await?;
-        self.commit_with_events(tx).await?;
+        // One statement commits on its own: no BEGIN/COMMIT round trips to the database thread.
+        let mut conn = self.write.acquire().await?;
+        let event = ServerEvent::Announcement(Announcement { text: text.to_owned() });
+        let id = emit(&mut conn, &event).await?;
+        self.committed.notify_one();
         Ok(id)
     }
 

@@ -1,5 +1,7 @@
 //! Accounts and login sessions.
 
+use std::time::Duration;
+
 use cyberhub_protocol::{Role, User};
 
 use super::{Store, StoreError, is_unique_violation, now_ms};
@@ -124,23 +126,29 @@ impl Store {
 
     /// The user of an unexpired session, if any.
     pub async fn session_user(&self, token_hash: &str) -> Result<Option<SessionUser>, StoreError> {
-        let row: Option<(i64, String, String)> = sqlx::query_as(
-            "SELECT u.id, u.username, u.role FROM sessions s JOIN users u ON u.id = s.user_id
+        if let Some(user) = self.sessions.get(token_hash) {
+            return Ok(Some(user));
+        }
+        let now = now_ms();
+        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
+            "SELECT u.id, u.username, u.role, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = $1 AND s.expires_at > $2",
         )
         .bind(token_hash)
-        .bind(now_ms())
+        .bind(now)
         .fetch_optional(&self.read)
         .await?;
-        Ok(row.map(|(id, username, role)| SessionUser {
-            id,
-            username,
-            role: Role::parse(&role).unwrap_or(Role::User),
+        Ok(row.map(|(id, username, role, expires_at)| {
+            let user = SessionUser { id, username, role: Role::parse(&role).unwrap_or(Role::User) };
+            let left = Duration::from_millis((expires_at - now).max(0) as u64);
+            self.sessions.put(token_hash, user.clone(), left);
+            user
         }))
     }
 
     /// Revokes a session (logout).
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.sessions.remove(token_hash);
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.write)

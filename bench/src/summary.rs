@@ -1,0 +1,83 @@
+//! Medians over several runs' JSON, and CyberHub-to-Nchan ratios taken within each run (the two
+//! servers measured on one machine at one moment) before the median is taken.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::scenarios::median;
+
+/// One figure of one run: (workload and client count, figure name) → value per target.
+type RunFigures = BTreeMap<(String, String), BTreeMap<String, f64>>;
+
+fn figures_of(run: &[Value]) -> RunFigures {
+    let mut out = RunFigures::new();
+    let mut put = |key: String, figure: &str, target: &str, value: Option<f64>| {
+        if let Some(value) = value {
+            out.entry((key, figure.to_owned())).or_default().insert(target.to_owned(), value);
+        }
+    };
+    for r in run {
+        let target = r["target"].as_str().unwrap_or("");
+        let workload = r["workload"].as_str().unwrap_or("");
+        match workload {
+            "idle" => {
+                for step in r["steps"].as_array().into_iter().flatten() {
+                    let key = format!("idle {}", step["requested"]);
+                    put(key.clone(), "bytes_per_stream", target, step["bytes_per_stream"].as_f64());
+                    put(key, "marginal_bytes_per_stream", target, step["marginal_bytes_per_stream"].as_f64());
+                }
+            }
+            _ => {
+                let key = format!("{workload} {}", r["clients"].as_u64().or(r["users"].as_u64()).unwrap_or(0));
+                for figure in [
+                    "p50_ms",
+                    "p99_ms",
+                    "last_client_ms",
+                    "lost",
+                    "duplicates",
+                    "delivered_per_s",
+                    "server_cpu_us_per_delivery",
+                    "openings_per_s",
+                    "bytes_per_waiting_client",
+                    "bytes_per_idle_http_connection",
+                    "all_caught_up_ms_after_up",
+                    "all_caught_up_ms_after_stop",
+                    "server_cpu_ms_until_caught_up",
+                    "outbox_replay_queries",
+                ] {
+                    put(key.clone(), figure, target, r[figure].as_f64());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Prints the medians over `runs`, with the CyberHub/Nchan ratio where both were measured.
+pub fn print(runs: &[Vec<Value>]) {
+    let per_run: Vec<RunFigures> = runs.iter().map(|r| figures_of(r)).collect();
+    let mut keys: Vec<(String, String)> = per_run.iter().flat_map(|f| f.keys().cloned()).collect();
+    keys.sort();
+    keys.dedup();
+    println!("medians of {} runs", runs.len());
+    println!("{:<24} {:<30} {:>12} {:>12} {:>14}", "workload", "figure", "cyberhub", "nchan", "nchan/cyberhub");
+    for key in keys {
+        let values = |target: &str| -> Vec<f64> {
+            per_run.iter().filter_map(|f| f.get(&key)?.get(target).copied()).collect()
+        };
+        let mut hub = values("cyberhub");
+        let mut nchan = values("nchan");
+        let mut ratios: Vec<f64> = per_run
+            .iter()
+            .filter_map(|f| {
+                let v = f.get(&key)?;
+                let (h, n) = (v.get("cyberhub")?, v.get("nchan")?);
+                (*h != 0.0).then(|| n / h)
+            })
+            .collect();
+        let show = |v: &mut Vec<f64>| if v.is_empty() { "-".to_owned() } else { format!("{:.1}", median(v)) };
+        let ratio = if ratios.is_empty() { "-".to_owned() } else { format!("{:.2}", median(&mut ratios)) };
+        println!("{:<24} {:<30} {:>12} {:>12} {:>14}", key.0, key.1, show(&mut hub), show(&mut nchan), ratio);
+    }
+}
