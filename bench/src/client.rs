@@ -449,8 +449,15 @@ impl Decoder {
 }
 
 fn parse_frame(raw: &[u8], on_frame: &mut impl FnMut(Frame<'_>)) {
-    let Ok(text) = std::str::from_utf8(raw) else { return };
-    let mut frame = Frame { id: None, event: None, data: None, retry: None };
+    let Ok(text) = std::str::from_utf8(raw) else {
+        return;
+    };
+    let mut frame = Frame {
+        id: None,
+        event: None,
+        data: None,
+        retry: None,
+    };
     for line in text.lines() {
         if let Some(v) = line.strip_prefix("id:") {
             frame.id = Some(v.trim());

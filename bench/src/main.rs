@@ -119,7 +119,8 @@ fn main() -> anyhow::Result<()> {
         Command::Summarize { files } => {
             let mut runs = Vec::new();
             for file in files {
-                let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
                 runs.push(serde_json::from_str::<Vec<Value>>(&text)?);
             }
             summary::print(&runs);

@@ -14,7 +14,9 @@ fn figures_of(run: &[Value]) -> RunFigures {
     let mut out = RunFigures::new();
     let mut put = |key: String, figure: &str, target: &str, value: Option<f64>| {
         if let Some(value) = value {
-            out.entry((key, figure.to_owned())).or_default().insert(target.to_owned(), value);
+            out.entry((key, figure.to_owned()))
+                .or_default()
+                .insert(target.to_owned(), value);
         }
     };
     for r in run {
@@ -24,12 +26,25 @@ fn figures_of(run: &[Value]) -> RunFigures {
             "idle" => {
                 for step in r["steps"].as_array().into_iter().flatten() {
                     let key = format!("idle {}", step["requested"]);
-                    put(key.clone(), "bytes_per_stream", target, step["bytes_per_stream"].as_f64());
-                    put(key, "marginal_bytes_per_stream", target, step["marginal_bytes_per_stream"].as_f64());
+                    put(
+                        key.clone(),
+                        "bytes_per_stream",
+                        target,
+                        step["bytes_per_stream"].as_f64(),
+                    );
+                    put(
+                        key,
+                        "marginal_bytes_per_stream",
+                        target,
+                        step["marginal_bytes_per_stream"].as_f64(),
+                    );
                 }
             }
             _ => {
-                let key = format!("{workload} {}", r["clients"].as_u64().or(r["users"].as_u64()).unwrap_or(0));
+                let key = format!(
+                    "{workload} {}",
+                    r["clients"].as_u64().or(r["users"].as_u64()).unwrap_or(0)
+                );
                 for figure in [
                     "p50_ms",
                     "p99_ms",
@@ -61,10 +76,16 @@ pub fn print(runs: &[Vec<Value>]) {
     keys.sort();
     keys.dedup();
     println!("medians of {} runs", runs.len());
-    println!("{:<24} {:<30} {:>12} {:>12} {:>14}", "workload", "figure", "cyberhub", "nchan", "nchan/cyberhub");
+    println!(
+        "{:<24} {:<30} {:>12} {:>12} {:>14}",
+        "workload", "figure", "cyberhub", "nchan", "nchan/cyberhub"
+    );
     for key in keys {
         let values = |target: &str| -> Vec<f64> {
-            per_run.iter().filter_map(|f| f.get(&key)?.get(target).copied()).collect()
+            per_run
+                .iter()
+                .filter_map(|f| f.get(&key)?.get(target).copied())
+                .collect()
         };
         let mut hub = values("cyberhub");
         let mut nchan = values("nchan");
@@ -76,8 +97,25 @@ pub fn print(runs: &[Vec<Value>]) {
                 (*h != 0.0).then(|| n / h)
             })
             .collect();
-        let show = |v: &mut Vec<f64>| if v.is_empty() { "-".to_owned() } else { format!("{:.1}", median(v)) };
-        let ratio = if ratios.is_empty() { "-".to_owned() } else { format!("{:.2}", median(&mut ratios)) };
-        println!("{:<24} {:<30} {:>12} {:>12} {:>14}", key.0, key.1, show(&mut hub), show(&mut nchan), ratio);
+        let show = |v: &mut Vec<f64>| {
+            if v.is_empty() {
+                "-".to_owned()
+            } else {
+                format!("{:.1}", median(v))
+            }
+        };
+        let ratio = if ratios.is_empty() {
+            "-".to_owned()
+        } else {
+            format!("{:.2}", median(&mut ratios))
+        };
+        println!(
+            "{:<24} {:<30} {:>12} {:>12} {:>14}",
+            key.0,
+            key.1,
+            show(&mut hub),
+            show(&mut nchan),
+            ratio
+        );
     }
 }

@@ -138,6 +138,16 @@ pub struct Config {
     )]
     pub retention_max_events: i64,
 
+    /// How many of the newest events the hub keeps in memory, so resuming clients replay without a
+    /// database query (older cursors replay from the table).
+    #[arg(
+        long,
+        env = "CYBERHUB_REPLAY_MEMORY_EVENTS",
+        default_value_t = 8192,
+        global = true
+    )]
+    pub replay_memory_events: usize,
+
     /// Seconds between retention runs.
     #[arg(
         long,

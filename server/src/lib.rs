@@ -50,6 +50,7 @@ impl App {
             global_capacity: 4096,
             // Per-user traffic is light; a feed that falls further behind reads the table.
             user_capacity: 8,
+            recent_capacity: config.replay_memory_events,
         };
         let (hub, hub_task) = Hub::start(store.clone(), hub_config, shutdown.clone()).await?;
         let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));

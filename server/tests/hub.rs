@@ -33,16 +33,32 @@ async fn wait_for_head(hub: &Hub, id: i64) {
 
 #[tokio::test]
 async fn feeds_that_fall_far_behind_catch_up_from_the_table_without_gaps_or_strangers_events() {
+    lagging_feeds_catch_up(0).await;
+}
+
+#[tokio::test]
+async fn feeds_that_fall_behind_catch_up_from_memory_without_gaps_or_strangers_events() {
+    lagging_feeds_catch_up(1_000).await;
+}
+
+#[tokio::test]
+async fn feeds_catch_up_from_the_table_when_they_fall_behind_further_than_memory_reaches() {
+    lagging_feeds_catch_up(16).await;
+}
+
+/// Channels far smaller than the burst, so every feed overflows and must replay: from memory when
+/// it holds `recent_capacity` events enough, else from the table.
+async fn lagging_feeds_catch_up(recent_capacity: usize) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&format!("sqlite://{}", dir.path().join("hub.db").display()))
         .await
         .unwrap();
     let shutdown = CancellationToken::new();
-    // Channels far smaller than the burst, so every feed overflows and must read the table.
     let config = HubConfig {
         heartbeat: Duration::from_secs(60),
         global_capacity: 4,
         user_capacity: 2,
+        recent_capacity,
     };
     let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
         .await

@@ -148,7 +148,8 @@ impl SseSession {
 /// own bookkeeping.
 fn delivered_counter() -> &'static metrics::Counter {
     static COUNTER: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
-    COUNTER.get_or_init(|| metrics::counter!("cyberhub_events_delivered_total", "transport" => "sse"))
+    COUNTER
+        .get_or_init(|| metrics::counter!("cyberhub_events_delivered_total", "transport" => "sse"))
 }
 
 /// The event's frame; cloning `Bytes` shares the one encoding.

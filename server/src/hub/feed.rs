@@ -197,8 +197,17 @@ impl Feed {
     }
 
     async fn replay_page(&mut self) -> Result<(), StoreError> {
-        metrics::counter!("cyberhub_outbox_replay_queries_total").increment(1);
         let from = self.cursor;
+        if let Some((events, more)) = self
+            .hub
+            .replay_from_memory(from, self.viewer, PAGE as usize)
+        {
+            // Memory holds everything up to the head; newer events arrive on the channels.
+            self.catching_up = more;
+            self.backlog.extend(events);
+            return Ok(());
+        }
+        metrics::counter!("cyberhub_outbox_replay_queries_total").increment(1);
         let rows = self
             .hub
             .inner

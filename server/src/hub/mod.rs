@@ -13,6 +13,7 @@
 //!   connection never blocks the others and never silently loses events.
 
 mod feed;
+mod recent;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -86,6 +87,8 @@ pub struct HubConfig {
     pub global_capacity: usize,
     /// Slots of each user's channel.
     pub user_capacity: usize,
+    /// How many of the newest events are kept in memory for replays.
+    pub recent_capacity: usize,
 }
 
 /// Which transport a connection uses, for the client counts of `/health` and `/metrics`.
@@ -113,10 +116,10 @@ pub struct Hub {
 struct Inner {
     store: Store,
     global: broadcast::Sender<HubMsg>,
-    /// Per-user channels of users with at least one open feed. The publisher holds this lock while it
-    /// sends a page, and feeds subscribe under it, so a new feed sees every event either in its
-    /// channels or at or below the head it reads.
-    users: Mutex<HashMap<i64, broadcast::Sender<Arc<Encoded>>>>,
+    /// The publisher holds this lock while it sends a page, and feeds subscribe (and replay from
+    /// memory) under it, so a feed sees every event either in its channels or at or below the head
+    /// it reads.
+    state: Mutex<HubState>,
     /// The newest event id published.
     head: AtomicI64,
     /// Events up to this id may have been deleted by retention. Raised *before* the delete, so a
@@ -137,12 +140,28 @@ impl Hub {
     ) -> anyhow::Result<(Hub, tokio::task::JoinHandle<()>)> {
         let head = store.outbox_head().await?;
         let (global, _) = broadcast::channel(config.global_capacity);
+        // Start with the newest events already in memory: after a restart every client resumes, and
+        // each resume should not cost a query.
+        let floor = (head.last_id - config.recent_capacity as i64).max(0);
+        let mut recent = recent::Recent::new(config.recent_capacity, floor);
+        let mut cursor = floor;
+        loop {
+            let page = store.events_after(cursor, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            cursor = last.id;
+            for row in page {
+                recent.push(Arc::new(Encoded::from_row(row)));
+            }
+        }
         let hub = Hub {
             inner: Arc::new(Inner {
                 store,
                 global,
-                users: Mutex::new(HashMap::new()),
-                head: AtomicI64::new(head.last_id),
+                state: Mutex::new(HubState {
+                    users: HashMap::new(),
+                    recent,
+                }),
+                head: AtomicI64::new(head.last_id.max(cursor)),
                 pruned_through: AtomicI64::new(head.pruned_through),
                 sse_clients: AtomicU64::new(0),
                 poll_clients: AtomicU64::new(0),
@@ -260,11 +279,28 @@ impl Hub {
         let _ = inner.global.send(HubMsg::Shutdown);
     }
 
+    /// The events after `cursor` for `viewer` from memory (and whether more follow), or `None` when
+    /// memory does not reach back that far.
+    fn replay_from_memory(
+        &self,
+        cursor: i64,
+        viewer: Option<i64>,
+        limit: usize,
+    ) -> Option<(Vec<Arc<Encoded>>, bool)> {
+        self.inner
+            .state
+            .lock()
+            .expect("hub lock poisoned")
+            .recent
+            .after(cursor, viewer, limit)
+    }
+
     fn publish(&self, page: Vec<StoredEvent>) {
         let inner = &self.inner;
-        let users = inner.users.lock().expect("hub lock poisoned");
+        let mut state = inner.state.lock().expect("hub lock poisoned");
         for row in page {
             let event = Arc::new(Encoded::from_row(row));
+            state.recent.push(event.clone());
             inner.head.store(event.id, Ordering::Release);
             // Logged here, after the commit, so a rolled-back change never shows up as emitted.
             tracing::debug!(event_id = event.id, event = %event.kind, user_id = event.user_id, "event emitted");
@@ -274,7 +310,7 @@ impl Hub {
                 // No receiver is not an error: nobody is listening right now.
                 None => drop(inner.global.send(HubMsg::Event(event))),
                 Some(user) => {
-                    if let Some(tx) = users.get(&user) {
+                    if let Some(tx) = state.users.get(&user) {
                         let _ = tx.send(event);
                     }
                 }
@@ -285,10 +321,11 @@ impl Hub {
     /// Subscribes to the global channel and, for a user, to theirs, and reads the head, atomically
     /// with respect to the publisher.
     fn subscribe(&self, user: Option<i64>) -> Subscription {
-        let mut users = self.inner.users.lock().expect("hub lock poisoned");
+        let mut state = self.inner.state.lock().expect("hub lock poisoned");
         let global = self.inner.global.subscribe();
         let user = user.map(|id| {
-            let tx = users
+            let tx = state
+                .users
                 .entry(id)
                 .or_insert_with(|| broadcast::channel(self.inner.config.user_capacity).0);
             UserReceiver {
@@ -303,6 +340,14 @@ impl Hub {
             head: self.head(),
         }
     }
+}
+
+/// What the publisher and subscribing feeds share under the hub lock.
+struct HubState {
+    /// Per-user channels of users with at least one open feed.
+    users: HashMap<i64, broadcast::Sender<Arc<Encoded>>>,
+    /// The newest published events, for replays without a database query.
+    recent: recent::Recent,
 }
 
 /// A connection counted open; decrements on drop.
@@ -343,12 +388,13 @@ impl UserReceiver {
 impl Drop for UserReceiver {
     fn drop(&mut self) {
         drop(self.rx.take());
-        let mut users = self.hub.inner.users.lock().expect("hub lock poisoned");
-        if users
+        let mut state = self.hub.inner.state.lock().expect("hub lock poisoned");
+        if state
+            .users
             .get(&self.user)
             .is_some_and(|tx| tx.receiver_count() == 0)
         {
-            users.remove(&self.user);
+            state.users.remove(&self.user);
         }
     }
 }

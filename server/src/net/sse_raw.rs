@@ -45,9 +45,17 @@ pub async fn serve(mut stream: TcpStream, mut session: SseSession, head: Respons
 /// vectored write, no copy, no allocation.
 async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], chunked: bool) -> std::io::Result<()> {
     let mut size_line = [0u8; 18];
-    let size_len = if chunked { hex_line(chunk.len(), &mut size_line) } else { 0 };
+    let size_len = if chunked {
+        hex_line(chunk.len(), &mut size_line)
+    } else {
+        0
+    };
     let trailer: &[u8] = if chunked { b"\r\n" } else { b"" };
-    let mut parts = [IoSlice::new(&size_line[..size_len]), IoSlice::new(chunk), IoSlice::new(trailer)];
+    let mut parts = [
+        IoSlice::new(&size_line[..size_len]),
+        IoSlice::new(chunk),
+        IoSlice::new(trailer),
+    ];
     let mut parts = &mut parts[..];
     while !parts.is_empty() {
         let written = stream.write_vectored(parts).await?;
@@ -175,7 +183,12 @@ mod tests {
 
     #[test]
     fn chunk_size_lines_are_lowercase_hex() {
-        for (n, want) in [(0, "0\r\n"), (10, "a\r\n"), (255, "ff\r\n"), (65_536, "10000\r\n")] {
+        for (n, want) in [
+            (0, "0\r\n"),
+            (10, "a\r\n"),
+            (255, "ff\r\n"),
+            (65_536, "10000\r\n"),
+        ] {
             let mut out = [0u8; 18];
             let len = hex_line(n, &mut out);
             assert_eq!(std::str::from_utf8(&out[..len]).unwrap(), want);

@@ -172,24 +172,56 @@ async fn insert_items(conn: &mut Conn, case_id: i64, input: &CaseInput) -> Resul
     Ok(())
 }
 
-/// Reads a case on the given connection (inside a transaction, it sees that transaction's writes).
+/// Reads a case and its items in one query, on the given connection (inside a transaction, it sees
+/// that transaction's writes).
 pub(super) async fn read_case(conn: &mut Conn, id: i64) -> Result<Case, StoreError> {
-    let row: Option<CaseRow> = sqlx::query_as(
-        "SELECT id, name, price, image_url, created_at, updated_at FROM cases WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let row = row.ok_or(StoreError::NotFound("case"))?;
-    let items: Vec<ItemRow> = sqlx::query_as(
-        "SELECT id, case_id, name, rarity, value, weight FROM case_items
-         WHERE case_id = $1 ORDER BY position",
+    type Row = (
+        i64,
+        String,
+        i64,
+        String,
+        i64,
+        i64,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.id, c.name, c.price, c.image_url, c.created_at, c.updated_at,
+                i.id, i.name, i.rarity, i.value, i.weight
+         FROM cases c LEFT JOIN case_items i ON i.case_id = c.id
+         WHERE c.id = $1 ORDER BY i.position",
     )
     .bind(id)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(assemble(
-        row,
-        items.into_iter().map(CaseItem::from).collect(),
-    ))
+    let Some(first) = rows.first() else {
+        return Err(StoreError::NotFound("case"));
+    };
+    let case = CaseRow {
+        id: first.0,
+        name: first.1.clone(),
+        price: first.2,
+        image_url: first.3.clone(),
+        created_at: first.4,
+        updated_at: first.5,
+    };
+    let items = rows
+        .into_iter()
+        .filter_map(
+            |(case_id, _, _, _, _, _, item_id, name, rarity, value, weight)| {
+                Some(CaseItem::from(ItemRow {
+                    id: item_id?,
+                    case_id,
+                    name: name?,
+                    rarity: rarity?,
+                    value: value?,
+                    weight: weight?,
+                }))
+            },
+        )
+        .collect();
+    Ok(assemble(case, items))
 }

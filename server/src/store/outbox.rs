@@ -2,6 +2,7 @@
 //! announce, read back in id order by the hub and by resuming clients, and pruned by retention.
 
 use cyberhub_protocol::{Announcement, ServerEvent};
+use sqlx::{QueryBuilder, Sqlite};
 
 use super::{Conn, Store, StoreError, now_ms};
 
@@ -34,13 +35,23 @@ pub(super) async fn emit(conn: &mut Conn, event: &ServerEvent) -> Result<i64, sq
     .bind(now_ms())
     .fetch_one(&mut *conn)
     .await?;
-    tracing::debug!(
-        event_id = id,
-        event = event.name(),
-        user_id = event.user_id(),
-        "event emitted"
-    );
     Ok(id)
+}
+
+/// Appends several events inside the caller's transaction, in order, with one statement (each
+/// statement is a round trip to the database thread).
+pub(super) async fn emit_all(conn: &mut Conn, events: &[ServerEvent]) -> Result<(), sqlx::Error> {
+    let now = now_ms();
+    let mut insert =
+        QueryBuilder::<Sqlite>::new("INSERT INTO events (kind, user_id, data, created_at) ");
+    insert.push_values(events, |mut row, event| {
+        row.push_bind(event.name())
+            .push_bind(event.user_id())
+            .push_bind(event.data_json())
+            .push_bind(now);
+    });
+    insert.build().execute(&mut *conn).await?;
+    Ok(())
 }
 
 impl Store {
@@ -48,7 +59,9 @@ impl Store {
     pub async fn announce(&self, text: &str) -> Result<i64, StoreError> {
         // One statement commits on its own: no BEGIN/COMMIT round trips to the database thread.
         let mut conn = self.write.acquire().await?;
-        let event = ServerEvent::Announcement(Announcement { text: text.to_owned() });
+        let event = ServerEvent::Announcement(Announcement {
+            text: text.to_owned(),
+        });
         let id = emit(&mut conn, &event).await?;
         self.committed.notify_one();
         Ok(id)

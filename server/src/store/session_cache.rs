@@ -33,11 +33,17 @@ impl SessionCache {
         if entries.len() >= MAX_ENTRIES {
             entries.clear();
         }
-        entries.insert(token_hash.to_owned(), (user, Instant::now() + expires_in.min(TTL)));
+        entries.insert(
+            token_hash.to_owned(),
+            (user, Instant::now() + expires_in.min(TTL)),
+        );
     }
 
     /// Forgets a session (logout).
     pub fn remove(&self, token_hash: &str) {
-        self.entries.lock().expect("session cache poisoned").remove(token_hash);
+        self.entries
+            .lock()
+            .expect("session cache poisoned")
+            .remove(token_hash);
     }
 }

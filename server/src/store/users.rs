@@ -139,7 +139,11 @@ impl Store {
         .fetch_optional(&self.read)
         .await?;
         Ok(row.map(|(id, username, role, expires_at)| {
-            let user = SessionUser { id, username, role: Role::parse(&role).unwrap_or(Role::User) };
+            let user = SessionUser {
+                id,
+                username,
+                role: Role::parse(&role).unwrap_or(Role::User),
+            };
             let left = Duration::from_millis((expires_at - now).max(0) as u64);
             self.sessions.put(token_hash, user.clone(), left);
             user

@@ -11,7 +11,7 @@ use cyberhub_protocol::{
 use rand::RngExt;
 
 use super::cases::read_case;
-use super::outbox::emit;
+use super::outbox::{emit, emit_all};
 use super::{Conn, Store, StoreError, now_ms};
 
 /// The largest balance the store accepts: JSON numbers stay exact in JavaScript below 2^53.
@@ -84,7 +84,7 @@ impl Store {
             })
             .expect("a ticket below the total weight always lands on an item");
 
-        let (balance, username) = change_balance(
+        let (balance, username, balance_event) = change_balance(
             &mut tx,
             user_id,
             -case.price,
@@ -129,27 +129,20 @@ impl Store {
             case_name: case.name.clone(),
             won_at: now,
         };
-        emit(
-            &mut tx,
-            &ServerEvent::InventoryUpdated(InventoryUpdated {
-                user_id,
-                action: InventoryAction::Added,
-                item: item.clone(),
-            }),
-        )
-        .await?;
-        emit(
-            &mut tx,
-            &ServerEvent::DropNew(DropNew {
-                username,
-                case: case.name.clone(),
-                case_id: case.id,
-                item: won.name.clone(),
-                rarity: won.rarity,
-                value: won.value,
-            }),
-        )
-        .await?;
+        let inventory = ServerEvent::InventoryUpdated(InventoryUpdated {
+            user_id,
+            action: InventoryAction::Added,
+            item: item.clone(),
+        });
+        let drop = ServerEvent::DropNew(DropNew {
+            username,
+            case: case.name.clone(),
+            case_id: case.id,
+            item: won.name.clone(),
+            rarity: won.rarity,
+            value: won.value,
+        });
+        emit_all(&mut tx, &[balance_event, inventory, drop]).await?;
         self.commit_with_events(tx).await?;
         Ok(OpenCaseResponse { item, balance })
     }
@@ -168,17 +161,14 @@ impl Store {
         .await?;
         // Another user's item is indistinguishable from a missing one.
         let item: InventoryItem = row.ok_or(StoreError::NotFound("inventory item"))?.into();
-        let (balance, _) =
+        let (balance, _, balance_event) =
             change_balance(&mut tx, user_id, item.value, BalanceReason::ItemSold, None).await?;
-        emit(
-            &mut tx,
-            &ServerEvent::InventoryUpdated(InventoryUpdated {
-                user_id,
-                action: InventoryAction::Removed,
-                item: item.clone(),
-            }),
-        )
-        .await?;
+        let removed = ServerEvent::InventoryUpdated(InventoryUpdated {
+            user_id,
+            action: InventoryAction::Removed,
+            item: item.clone(),
+        });
+        emit_all(&mut tx, &[balance_event, removed]).await?;
         self.commit_with_events(tx).await?;
         Ok(SellResponse {
             item_id: item.id,
@@ -215,7 +205,7 @@ impl Store {
                 credited_at,
             });
         }
-        let (balance, _) = change_balance(
+        let (balance, _, event) = change_balance(
             &mut tx,
             req.user_id,
             req.amount,
@@ -223,6 +213,7 @@ impl Store {
             Some(&req.payment_id),
         )
         .await?;
+        emit(&mut tx, &event).await?;
         let credited_at = now_ms();
         sqlx::query(
             "INSERT INTO payments (payment_id, user_id, amount, balance_after, credited_at)
@@ -253,7 +244,7 @@ impl Store {
         reason: &str,
     ) -> Result<BalanceAdjustResponse, StoreError> {
         let mut tx = self.begin().await?;
-        let (balance, _) = change_balance(
+        let (balance, _, event) = change_balance(
             &mut tx,
             user_id,
             delta,
@@ -261,6 +252,7 @@ impl Store {
             Some(reason),
         )
         .await?;
+        emit(&mut tx, &event).await?;
         self.commit_with_events(tx).await?;
         Ok(BalanceAdjustResponse {
             user_id,
@@ -271,14 +263,15 @@ impl Store {
 }
 
 /// Applies `delta` to a balance unless that would take it below zero or above [`MAX_BALANCE`],
-/// writes the ledger row and emits `balance:updated`. Returns the new balance and the username.
+/// and writes the ledger row. Returns the new balance, the username and the `balance:updated` event,
+/// which the caller emits with the transaction's other events.
 async fn change_balance(
     conn: &mut Conn,
     user_id: i64,
     delta: i64,
     reason: BalanceReason,
     note: Option<&str>,
-) -> Result<(i64, String), StoreError> {
+) -> Result<(i64, String, ServerEvent), StoreError> {
     // The guard sits in the UPDATE itself, so concurrent debits can never both pass a stale check.
     let updated: Option<(i64, String)> = sqlx::query_as(
         "UPDATE users SET balance = balance + $1
@@ -325,16 +318,12 @@ async fn change_balance(
     .bind(now_ms())
     .execute(&mut *conn)
     .await?;
-    emit(
-        conn,
-        &ServerEvent::BalanceUpdated(BalanceUpdated {
-            user_id,
-            balance,
-            delta,
-            reason,
-            note: note.map(str::to_owned),
-        }),
-    )
-    .await?;
-    Ok((balance, username))
+    let event = ServerEvent::BalanceUpdated(BalanceUpdated {
+        user_id,
+        balance,
+        delta,
+        reason,
+        note: note.map(str::to_owned),
+    });
+    Ok((balance, username, event))
 }
