@@ -14,6 +14,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 echo "== cargo test"
 cargo test --workspace --locked
 
+# The quick benchmark: the real binary under load clients in separate processes; fails if any event
+# is lost or delivered twice (bench/run.sh runs the full one).
+echo "== cyberhub-bench run --quick"
+cargo build --locked -p cyberhub-server -p cyberhub-bench
+target/debug/cyberhub-bench run --quick
+
 # The protocol tests (ts-rs) rewrite sdk-ts/src/generated/: a difference means the committed types
 # are stale.
 echo "== generated TypeScript is current"

@@ -177,8 +177,11 @@ fn main() -> anyhow::Result<()> {
                 std::fs::write(&path, &text)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
+            // Only CyberHub is held to exactly-once: Nchan drops messages for subscribers that fall
+            // behind its buffer, and that is reported as its figure, not as a failure here.
             let lost: u64 = results
                 .iter()
+                .filter(|r| r["target"] == "cyberhub")
                 .map(|r| r["lost"].as_u64().unwrap_or(0) + r["duplicates"].as_u64().unwrap_or(0))
                 .sum();
             let failed_streams: u64 = results
@@ -191,7 +194,7 @@ fn main() -> anyhow::Result<()> {
             if quick && failed_streams > 0 {
                 bail!("{failed_streams} streams could not be opened");
             }
-            println!("bench: every event delivered exactly once");
+            println!("bench: every CyberHub event delivered exactly once");
             Ok(())
         }
     }
@@ -279,16 +282,16 @@ async fn run(
         );
     }
     if wants("longpoll") {
-        let mut figures = scenarios::fanout(
-            &hub,
-            &users,
-            plan.longpoll_clients,
-            plan.fanout_events,
-            true,
-        )
-        .await?;
-        figures["bytes_per_idle_http_connection"] =
-            json!(scenarios::http_connection_cost(&hub, plan.longpoll_clients).await?);
+        // Memory is compared on fresh processes: one that has held thousands of streams has freed
+        // memory to hand out, and would show almost no growth for anything.
+        let (mut plain, _, _) = Target::cyberhub(bin, 0, &env).await?;
+        let http_cost = scenarios::http_connection_cost(&plain, plan.longpoll_clients).await?;
+        plain.stop(false).await?;
+        let (mut fresh, _, _) = Target::cyberhub(bin, 0, &env).await?;
+        let mut figures =
+            scenarios::fanout(&fresh, &[], plan.longpoll_clients, plan.fanout_events, true).await?;
+        figures["bytes_per_idle_http_connection"] = json!(http_cost);
+        fresh.stop(false).await?;
         results.push(figures);
     }
     if wants("storm") {

@@ -259,7 +259,7 @@ impl Target {
                         || l.as_bytes().get(name.len()) == Some(&b'{'))
             })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+            .fold(0.0, |sum, v| sum + v)
     }
 
     /// The server's processes: the one process, or nginx's master and workers.

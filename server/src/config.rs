@@ -88,6 +88,16 @@ pub struct Config {
     #[arg(long, env = "CYBERHUB_RETRY_MS", default_value_t = 2000, global = true)]
     pub retry_ms: u64,
 
+    /// After writing to a stream, wait this many milliseconds before the next write, sending everything
+    /// that arrived meanwhile in one write. Bounds writes per stream under a flood; 0 turns it off.
+    #[arg(
+        long,
+        env = "CYBERHUB_STREAM_LINGER_MS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub stream_linger_ms: u64,
+
     /// On shutdown, streams advise a reconnect delay of retry_ms plus a random share of this many
     /// milliseconds, so clients do not all come back in the same instant.
     #[arg(

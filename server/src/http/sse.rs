@@ -3,6 +3,7 @@
 //! behave the same byte for byte.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Uri};
@@ -40,6 +41,9 @@ pub struct SseSession {
     preamble: Option<Bytes>,
     retry_ms: u64,
     shutdown_spread_ms: u64,
+    /// After a write, the next one waits this long, gathering what arrives meanwhile into it.
+    linger: Duration,
+    last_write: Option<Instant>,
     done: bool,
     _guard: ClientGuard,
 }
@@ -87,6 +91,8 @@ impl SseSession {
             preamble: Some(preamble.freeze()),
             retry_ms: config.retry_ms,
             shutdown_spread_ms: config.shutdown_retry_spread_ms,
+            linger: Duration::from_millis(config.stream_linger_ms),
+            last_write: None,
             done: false,
             _guard: guard,
         })
@@ -100,6 +106,15 @@ impl SseSession {
         }
         if self.done {
             return None;
+        }
+        // Under a flood, one write per linger window carries every event of the window: the write
+        // (and the wake-up of the reader behind it) is what an event costs, not the bytes. The first
+        // event after a quiet spell still goes out at once.
+        if let Some(last) = self.last_write
+            && last.elapsed() < self.linger
+        {
+            // Boxed: only lingering streams carry a timer, not every idle one.
+            Box::pin(tokio::time::sleep_until((last + self.linger).into())).await;
         }
         let first = match self.feed.next().await {
             Ok(item) => item,
@@ -124,6 +139,7 @@ impl SseSession {
         if events > 0 {
             delivered_counter().increment(events);
         }
+        self.last_write = Some(Instant::now());
         Some(merged.map_or(first, BytesMut::freeze))
     }
 
