@@ -44,6 +44,8 @@ pub struct SseSession {
     /// After a write, the next one waits this long, gathering what arrives meanwhile into it.
     linger: Duration,
     last_write: Option<Instant>,
+    /// An item taken from the feed and not yet written (kept here while lingering).
+    held: Option<FeedItem>,
     done: bool,
     _guard: ClientGuard,
 }
@@ -93,6 +95,7 @@ impl SseSession {
             shutdown_spread_ms: config.shutdown_retry_spread_ms,
             linger: Duration::from_millis(config.stream_linger_ms),
             last_write: None,
+            held: None,
             done: false,
             _guard: guard,
         })
@@ -107,23 +110,26 @@ impl SseSession {
         if self.done {
             return None;
         }
+        if self.held.is_none() {
+            match self.feed.next().await {
+                Ok(item) => self.held = Some(item),
+                Err(e) => {
+                    // The client reconnects with its Last-Event-ID and resumes where it was.
+                    tracing::warn!(error = %e, "stream ended on a database error");
+                    return None;
+                }
+            }
+        }
         // Under a flood, one write per linger window carries every event of the window: the write
-        // (and the wake-up of the reader behind it) is what an event costs, not the bytes. The first
-        // event after a quiet spell still goes out at once.
+        // (and the wake-up of the reader behind it) is what an event costs, not its bytes. An event
+        // after a quiet spell goes out at once, and an idle stream holds no timer.
         if let Some(last) = self.last_write
             && last.elapsed() < self.linger
         {
-            // Boxed: only lingering streams carry a timer, not every idle one.
+            // The item waits in `held`, so dropping this future here loses nothing.
             Box::pin(tokio::time::sleep_until((last + self.linger).into())).await;
         }
-        let first = match self.feed.next().await {
-            Ok(item) => item,
-            Err(e) => {
-                // The client reconnects with its Last-Event-ID and resumes where it was.
-                tracing::warn!(error = %e, "stream ended on a database error");
-                return None;
-            }
-        };
+        let first = self.held.take().expect("held above");
         let mut events = 0u64;
         let first = self.frame(first, &mut events);
         let mut merged: Option<BytesMut> = None;
