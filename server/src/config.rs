@@ -88,8 +88,9 @@ pub struct Config {
     #[arg(long, env = "CYBERHUB_RETRY_MS", default_value_t = 2000, global = true)]
     pub retry_ms: u64,
 
-    /// After writing to a stream, wait this many milliseconds before the next write, sending everything
-    /// that arrived meanwhile in one write. Bounds writes per stream under a flood; 0 turns it off.
+    /// An event that arrives within this many milliseconds of a stream's last write waits out the
+    /// window and goes with everything else that arrived in it: bounds writes per stream under a
+    /// flood. 0 turns it off.
     #[arg(
         long,
         env = "CYBERHUB_STREAM_LINGER_MS",
