@@ -249,19 +249,20 @@ pub async fn throughput(
     let cpu_before = target.cpu_us();
     let started_us = now_us();
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut loops = Vec::new();
+    // Each publisher is a task of its own, so they really publish side by side.
+    let mut publishing = tokio::task::JoinSet::new();
     for _ in 0..publishers {
-        let (seq, ok) = (seq.clone(), ok.clone());
-        loops.push(async move {
+        let (seq, ok, client) = (seq.clone(), ok.clone(), target.clone_client());
+        publishing.spawn(async move {
             while Instant::now() < deadline {
                 let n = seq.fetch_add(1, Ordering::Relaxed);
-                if target.publish(n).await.is_ok() {
+                if client.publish(n).await.is_ok() {
                     ok.lock().unwrap().insert(n);
                 }
             }
         });
     }
-    futures_join_all(loops).await;
+    while publishing.join_next().await.is_some() {}
     let published_us = now_us() - started_us;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let cpu = target.cpu_us() - cpu_before;
@@ -291,16 +292,6 @@ pub async fn throughput(
         "server_cpu_us_per_delivery": (cpu as f64 / delivered.max(1) as f64 * 100.0).round() / 100.0,
         "lost": lost, "duplicates": duplicates,
     }))
-}
-
-async fn futures_join_all<F: std::future::Future<Output = ()>>(futures: Vec<F>) {
-    let mut set = Vec::new();
-    for f in futures {
-        set.push(Box::pin(f));
-    }
-    for f in set {
-        f.await;
-    }
 }
 
 /// Per-user traffic: a stream per user, case openings at `rate` per second for `secs`; latency from

@@ -310,6 +310,7 @@ impl Target {
     }
 }
 /// Publishes and opens cases over HTTP, independent of the server process's life.
+#[derive(Clone)]
 pub struct Client {
     http: reqwest::Client,
     addr: SocketAddr,
