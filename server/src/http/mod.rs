@@ -7,7 +7,7 @@ pub mod extract;
 mod me;
 mod ops;
 pub mod sse;
-mod stream;
+pub mod stream;
 pub mod validate;
 pub mod webhooks;
 

@@ -14,10 +14,10 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::AppState;
-use super::extract::{Query, StreamViewer};
+use super::extract::stream_viewer;
 use super::sse::{SSE_HEADERS, SseSession, parse_cursor};
 use crate::error::ApiError;
-use crate::hub::{Encoded, Feed, FeedItem, Transport};
+use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport};
 
 /// At most this many events in one long-poll answer; the client polls again at once for more.
 const POLL_BATCH: usize = 500;
@@ -59,41 +59,17 @@ struct PollParams {
 
 /// `GET /v1/events/poll?after=ID&timeout=SECONDS`: the visible events after `after` at once if there
 /// are any, else the first ones to arrive within the timeout; `next` is the cursor to pass on.
-/// Without `after` it answers at once with no events and the current cursor.
+/// Without `after` it answers at once with no events and the current cursor. Most polls are served
+/// by the connection-level fast path in `crate::net`; this route serves the rest and every error.
 async fn poll(
     State(state): State<AppState>,
-    StreamViewer(viewer): StreamViewer,
-    Query(params): Query<PollParams>,
+    headers: HeaderMap,
+    uri: Uri,
 ) -> Result<Response, ApiError> {
-    let after = parse_cursor(params.after.as_deref(), "after")?;
-    let timeout = match params.timeout.as_deref() {
-        None => state.config.poll_timeout_secs,
-        Some(t) => t.parse::<u64>().map_err(|_| ApiError::BadRequest {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_timeout",
-            message: "timeout must be a whole number of seconds".into(),
-        })?,
-    }
-    .min(state.config.poll_max_timeout_secs);
-    let feed = state.hub.open_feed(viewer.map(|u| u.id), after).await?;
-    let _guard = state.hub.client_guard(Transport::LongPoll);
-    let (events, next) = match after {
-        Some(_) => collect(feed, Duration::from_secs(timeout)).await?,
-        None => (Vec::new(), feed.cursor()),
-    };
-    metrics::counter!("cyberhub_events_delivered_total", "transport" => "longpoll")
-        .increment(events.len() as u64);
-
-    let mut body =
-        String::with_capacity(64 + events.iter().map(|e| e.data.len() + 48).sum::<usize>());
-    body.push_str(r#"{"events":["#);
-    for (i, event) in events.iter().enumerate() {
-        if i > 0 {
-            body.push(',');
-        }
-        body.push_str(&event.envelope_json());
-    }
-    body.push_str(&format!(r#"],"next":{next}}}"#));
+    let body = PollSession::open(&state, &headers, &uri)
+        .await?
+        .answer()
+        .await?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/json"),
@@ -102,6 +78,64 @@ async fn poll(
         body,
     )
         .into_response())
+}
+
+/// One long-poll request, independent of the HTTP stack that carries it.
+pub struct PollSession {
+    feed: Feed,
+    /// How long to wait for a first event; `None` answers at once (no cursor given).
+    wait: Option<Duration>,
+    _guard: ClientGuard,
+}
+
+impl PollSession {
+    /// Authenticates, parses `after` and `timeout`, opens the feed. The errors are the endpoint's 4xx.
+    pub async fn open(
+        state: &AppState,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<PollSession, ApiError> {
+        let viewer = stream_viewer(state, headers).await?;
+        let params = axum::extract::Query::<PollParams>::try_from_uri(uri)?.0;
+        let after = parse_cursor(params.after.as_deref(), "after")?;
+        let timeout = match params.timeout.as_deref() {
+            None => state.config.poll_timeout_secs,
+            Some(t) => t.parse::<u64>().map_err(|_| ApiError::BadRequest {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_timeout",
+                message: "timeout must be a whole number of seconds".into(),
+            })?,
+        }
+        .min(state.config.poll_max_timeout_secs);
+        let feed = state.hub.open_feed(viewer.map(|u| u.id), after).await?;
+        let guard = state.hub.client_guard(Transport::LongPoll);
+        Ok(PollSession {
+            feed,
+            wait: after.map(|_| Duration::from_secs(timeout)),
+            _guard: guard,
+        })
+    }
+
+    /// Waits as the request asks and returns the JSON answer `{"events":[...],"next":N}`.
+    pub async fn answer(self) -> Result<String, ApiError> {
+        let (events, next) = match self.wait {
+            Some(wait) => collect(self.feed, wait).await?,
+            None => (Vec::new(), self.feed.cursor()),
+        };
+        metrics::counter!("cyberhub_events_delivered_total", "transport" => "longpoll")
+            .increment(events.len() as u64);
+        let mut body =
+            String::with_capacity(64 + events.iter().map(|e| e.data.len() + 48).sum::<usize>());
+        body.push_str(r#"{"events":["#);
+        for (i, event) in events.iter().enumerate() {
+            if i > 0 {
+                body.push(',');
+            }
+            body.push_str(&event.envelope_json());
+        }
+        body.push_str(&format!(r#"],"next":{next}}}"#));
+        Ok(body)
+    }
 }
 
 /// Takes what the feed has without waiting; if that is nothing, waits up to `wait` for the first

@@ -12,6 +12,7 @@
 //!
 //! Both paths pull their bytes from the same [`SseSession`], so a stream behaves the same on either.
 
+mod poll_raw;
 mod rewind;
 mod sse_raw;
 
@@ -19,6 +20,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::http::header::ORIGIN;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use bytes::Bytes;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -95,6 +97,9 @@ async fn connection(stream: TcpStream, state: AppState, router: Router, tracker:
         Accepted::Stream(stream, session, head) => {
             tracker.spawn(sse_raw::serve(stream, session, head));
         }
+        Accepted::Poll(stream, head, request) => {
+            tracker.spawn(poll_raw::serve(stream, head, request, state, router));
+        }
         Accepted::Other(stream, head) => Box::pin(serve_hyper(stream, head, state, router)).await,
         Accepted::Nothing => {}
     }
@@ -107,6 +112,8 @@ async fn connection(stream: TcpStream, state: AppState, router: Router, tracker:
 enum Accepted {
     /// A stream the fast path serves, with its response head ready.
     Stream(TcpStream, SseSession, sse_raw::ResponseHead),
+    /// A long-poll request (the head read so far, parsed), for the fast path's poll loop.
+    Poll(TcpStream, Vec<u8>, FastRequest),
     /// Anything else, for hyper, with the bytes already read.
     Other(TcpStream, Bytes),
     /// The client went away or said nothing in time.
@@ -114,23 +121,31 @@ enum Accepted {
 }
 
 async fn accept_stream(mut stream: TcpStream, state: &AppState) -> Accepted {
-    let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream)).await {
+    let head = match tokio::time::timeout(HEAD_TIMEOUT, read_head(&mut stream, Vec::new())).await {
         Ok(Ok(head)) if !head.is_empty() => head,
         _ => return Accepted::Nothing,
     };
-    if let Some(request) = sse_request(&head) {
-        // Declined (bad token or cursor) goes to axum, which answers with the usual JSON error.
-        if let Ok(session) = SseSession::open(state, &request.headers, &request.uri).await {
-            let response_head = sse_raw::response_head(&request, state);
-            return Accepted::Stream(stream, session, response_head);
+    match fast_request(&head) {
+        Some(request) if request.route == Route::Stream => {
+            // Declined (bad token or cursor) goes to axum, which answers with the usual JSON error.
+            if let Ok(session) = SseSession::open(state, &request.headers, &request.uri).await {
+                let response_head = sse_raw::response_head(&request, state);
+                return Accepted::Stream(stream, session, response_head);
+            }
         }
+        Some(request) => return Accepted::Poll(stream, head, request),
+        None => {}
     }
     Accepted::Other(stream, Bytes::from(head))
 }
 
-/// Reads until the end of the request head (or `MAX_HEAD` bytes, or EOF); returns what was read.
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(1024);
+/// Reads until `buf` holds a complete request head (or `MAX_HEAD` bytes, or EOF); returns it, with
+/// whatever followed the head.
+async fn read_head(stream: &mut TcpStream, mut buf: Vec<u8>) -> std::io::Result<Vec<u8>> {
+    if buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        return Ok(buf);
+    }
+    buf.reserve(1024);
     loop {
         if buf.len() >= MAX_HEAD {
             return Ok(buf);
@@ -148,25 +163,43 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
     }
 }
 
-/// A stream request the fast path can serve.
-struct SseRequest {
+/// The two endpoints the fast path serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// `GET /v1/events`
+    Stream,
+    /// `GET /v1/events/poll`
+    Poll,
+}
+
+/// A request the fast path can serve.
+struct FastRequest {
+    route: Route,
     headers: HeaderMap,
     uri: Uri,
-    /// HTTP/1.0 clients get a close-delimited body instead of chunked encoding.
+    /// HTTP/1.0: a close-delimited SSE body, and no keep-alive.
     http10: bool,
+    /// The length of the head in the bytes read; anything after it is the next request.
+    head_len: usize,
     /// When the head was complete, for the request-latency metric.
     received: Instant,
 }
 
-/// Parses `head`; `Some` only for a plain `GET /v1/events` without a body or an upgrade.
-fn sse_request(head: &[u8]) -> Option<SseRequest> {
+/// Parses `head`; `Some` only for a plain `GET` of one of the two stream endpoints, without a body or
+/// an upgrade.
+fn fast_request(head: &[u8]) -> Option<FastRequest> {
     let mut parsed = [httparse::EMPTY_HEADER; 64];
     let mut request = httparse::Request::new(&mut parsed);
-    if !matches!(request.parse(head), Ok(httparse::Status::Complete(_))) {
+    let Ok(httparse::Status::Complete(head_len)) = request.parse(head) else {
         return None;
-    }
+    };
     let path = request.path?;
-    if request.method? != "GET" || (path != "/v1/events" && !path.starts_with("/v1/events?")) {
+    let route = match path.split('?').next() {
+        Some("/v1/events") => Route::Stream,
+        Some("/v1/events/poll") => Route::Poll,
+        _ => return None,
+    };
+    if request.method? != "GET" {
         return None;
     }
     let mut headers = HeaderMap::with_capacity(request.headers.len());
@@ -182,12 +215,57 @@ fn sse_request(head: &[u8]) -> Option<SseRequest> {
     if has_body || headers.contains_key("upgrade") || headers.contains_key("expect") {
         return None;
     }
-    Some(SseRequest {
+    Some(FastRequest {
+        route,
         headers,
         uri: path.parse().ok()?,
         http10: request.version? == 0,
+        head_len,
         received: Instant::now(),
     })
+}
+
+/// The headers hyper and the tower layers add on the other path: request id, date, and CORS (an
+/// allowed origin is echoed).
+fn common_headers(head: &mut String, request: &FastRequest, state: &AppState) {
+    let request_id = request
+        .headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    head.push_str(&format!("x-request-id: {request_id}\r\n"));
+    head.push_str(&format!(
+        "date: {}\r\n",
+        httpdate::fmt_http_date(std::time::SystemTime::now())
+    ));
+    if let Some(origin) = request.headers.get(ORIGIN).and_then(|o| o.to_str().ok())
+        && state
+            .config
+            .cors_origins
+            .iter()
+            .any(|allowed| allowed.trim() == origin)
+    {
+        head.push_str(&format!("access-control-allow-origin: {origin}\r\n"));
+    }
+    head.push_str("access-control-allow-credentials: true\r\n");
+    head.push_str("vary: origin\r\n");
+}
+
+/// A random UUID v4, as the request-id layer makes them.
+fn new_request_id() -> String {
+    let mut bytes: [u8; 16] = rand::random();
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let hex = hex::encode(bytes);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    )
 }
 
 /// Serves the connection with hyper and the axum router, replaying `head` first.

@@ -1,13 +1,12 @@
 //! The SSE fast path: one task per stream writes the session's frames to the socket, chunk-framed,
 //! and holds no buffer between writes.
 
-use axum::http::header::ORIGIN;
 use std::io::IoSlice;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
-use super::SseRequest;
+use super::FastRequest;
 use crate::http::AppState;
 use crate::http::sse::{SSE_HEADERS, SseSession};
 
@@ -95,7 +94,7 @@ pub struct ResponseHead {
 
 /// Builds the response head (and counts the request, as the metrics middleware does on the other
 /// path).
-pub fn response_head(request: &SseRequest, state: &AppState) -> ResponseHead {
+pub fn response_head(request: &FastRequest, state: &AppState) -> ResponseHead {
     crate::http::record_request("GET", "/v1/events", 200, request.received.elapsed());
     ResponseHead {
         bytes: head_text(request, state).into_bytes(),
@@ -103,58 +102,19 @@ pub fn response_head(request: &SseRequest, state: &AppState) -> ResponseHead {
     }
 }
 
-fn head_text(request: &SseRequest, state: &AppState) -> String {
+fn head_text(request: &FastRequest, state: &AppState) -> String {
     let mut head = String::with_capacity(320);
     head.push_str("HTTP/1.1 200 OK\r\n");
     for (name, value) in SSE_HEADERS {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    // What hyper and the request-id layer add on the other path.
-    let request_id = request
-        .headers
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .unwrap_or_else(new_request_id);
-    head.push_str(&format!("x-request-id: {request_id}\r\n"));
-    head.push_str(&format!(
-        "date: {}\r\n",
-        httpdate::fmt_http_date(std::time::SystemTime::now())
-    ));
-    // The same headers the CORS layer adds on the other path: an allowed origin is echoed.
-    if let Some(origin) = request.headers.get(ORIGIN).and_then(|o| o.to_str().ok())
-        && state
-            .config
-            .cors_origins
-            .iter()
-            .any(|allowed| allowed.trim() == origin)
-    {
-        head.push_str(&format!("access-control-allow-origin: {origin}\r\n"));
-    }
-    head.push_str("access-control-allow-credentials: true\r\n");
-    head.push_str("vary: origin\r\n");
+    super::common_headers(&mut head, request, state);
     head.push_str(if request.http10 {
         "connection: close\r\n\r\n"
     } else {
         "transfer-encoding: chunked\r\n\r\n"
     });
     head
-}
-
-/// A random UUID v4, as the request-id layer makes them.
-fn new_request_id() -> String {
-    let mut bytes: [u8; 16] = rand::random();
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
 }
 
 /// Resolves when the socket turns readable: `true` if the client closed it (or it failed), `false`

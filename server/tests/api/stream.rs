@@ -561,3 +561,101 @@ async fn a_stream_is_the_same_on_the_fast_path_and_on_a_kept_alive_connection() 
     );
     assert_eq!(app.health().await.sse_clients, 2);
 }
+
+/// Reads one `content-length` response from `conn`: its status line and sorted headers (date and
+/// request id by name only), and its body.
+async fn read_response(conn: &mut tokio::net::TcpStream) -> (Vec<String>, String) {
+    let mut raw = Vec::new();
+    read_until(conn, &mut raw, "\r\n\r\n").await;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, _) = text.split_once("\r\n\r\n").unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .expect("content-length");
+    let head_len = head.len() + 4;
+    while raw.len() < head_len + length {
+        use tokio::io::AsyncReadExt;
+        let mut chunk = [0u8; 4096];
+        let n = conn.read(&mut chunk).await.unwrap();
+        assert!(n > 0, "closed before the body");
+        raw.extend_from_slice(&chunk[..n]);
+    }
+    let mut lines: Vec<String> = head
+        .lines()
+        .skip(1)
+        .map(|l| l.to_ascii_lowercase())
+        .map(|l| {
+            if l.starts_with("date:") || l.starts_with("x-request-id:") {
+                l[..l.find(':').unwrap()].to_owned()
+            } else {
+                l
+            }
+        })
+        .collect();
+    lines.sort();
+    lines.insert(0, head.lines().next().unwrap().to_owned());
+    (
+        lines,
+        String::from_utf8_lossy(&raw[head_len..head_len + length]).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn long_polls_are_the_same_on_the_fast_path_and_on_a_kept_alive_connection() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app().await;
+    let (alice, token) = app.new_user("alice").await;
+    app.fund(alice.id, 100).await;
+    let poll = format!(
+        "GET /v1/events/poll?after=0&timeout=5 HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\r\n"
+    );
+
+    // Long-polls as the first requests of a connection: the fast path, request after request.
+    let mut fast = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    fast.write_all(poll.as_bytes()).await.unwrap();
+    let (fast_head, fast_body) = read_response(&mut fast).await;
+
+    // The same poll after another request on a kept-alive connection: hyper and the axum route.
+    let mut kept = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    kept.write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    read_response(&mut kept).await;
+    kept.write_all(poll.as_bytes()).await.unwrap();
+    let (kept_head, kept_body) = read_response(&mut kept).await;
+
+    assert_eq!(fast_head, kept_head);
+    assert_eq!(fast_body, kept_body);
+    assert!(
+        fast_body.contains(r#""event":"balance:updated""#),
+        "{fast_body}"
+    );
+
+    // A second poll on the fast connection waits for the next event and gets it.
+    let next: PollResponse = serde_json::from_str(&fast_body).unwrap();
+    let wait = format!(
+        "GET /v1/events/poll?after={}&timeout=5 HTTP/1.1\r\nhost: test\r\nauthorization: Bearer {token}\r\n\r\n",
+        next.next
+    );
+    fast.write_all(wait.as_bytes()).await.unwrap();
+    let announced = app.announce("while polling").await;
+    let (_, body) = read_response(&mut fast).await;
+    let polled: PollResponse = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        polled.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![announced]
+    );
+
+    // Anything else on that connection is answered by the router as usual.
+    fast.write_all(b"GET /health HTTP/1.1\r\nhost: test\r\n\r\n")
+        .await
+        .unwrap();
+    let (head, body) = read_response(&mut fast).await;
+    assert_eq!(head[0], "HTTP/1.1 200 OK");
+    assert!(body.contains(r#""status":"ok""#), "{body}");
+}
