@@ -55,6 +55,9 @@ enum Command {
         /// Idle streams: every stream anonymous (default: every other one authenticated).
         #[arg(long)]
         anonymous: bool,
+        /// Per-user workload: openings offered per second (default: 2,000 full, 100 quick).
+        #[arg(long)]
+        per_user_rate: Option<u32>,
         /// Write the figures as JSON here too.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -135,13 +138,17 @@ fn main() -> anyhow::Result<()> {
             nginx,
             server_env,
             anonymous,
+            per_user_rate,
             json,
         } => {
-            let plan = if full || !quick {
+            let mut plan = if full || !quick {
                 Plan::full()
             } else {
                 Plan::quick()
             };
+            if let Some(rate) = per_user_rate {
+                plan.per_user_rate = rate;
+            }
             let bin = match bin {
                 Some(bin) => bin,
                 None => std::env::current_exe()?.with_file_name("cyberhub"),
