@@ -191,11 +191,6 @@ impl Feed {
         }
     }
 
-    /// Whether the feed still has to read the table before it is live.
-    pub fn is_catching_up(&self) -> bool {
-        self.catching_up
-    }
-
     async fn replay_page(&mut self) -> Result<(), StoreError> {
         let from = self.cursor;
         if let Some((events, more)) = self
