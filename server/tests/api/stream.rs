@@ -489,14 +489,11 @@ async fn read_until(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, needle:
     }
 }
 
-/// Splits a chunked HTTP response into its head (status line and sorted headers) and body.
-fn head_and_body(raw: &[u8]) -> (Vec<String>, String) {
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let (head, mut rest) = text.split_once("\r\n\r\n").unwrap();
-    let mut lines = head.lines();
-    // Every header with its value, except the two that differ on every response by design.
-    let mut names: Vec<String> = lines
-        .by_ref()
+/// A response head as comparable lines: the status line, then every header with its value, sorted,
+/// except the two that differ on every response by design (date, request id), kept by name only.
+fn comparable_head(head: &str) -> Vec<String> {
+    let mut lines: Vec<String> = head
+        .lines()
         .skip(1)
         .map(|l| l.to_ascii_lowercase())
         .map(|l| {
@@ -507,8 +504,16 @@ fn head_and_body(raw: &[u8]) -> (Vec<String>, String) {
             }
         })
         .collect();
-    names.sort();
-    names.insert(0, head.lines().next().unwrap().to_owned());
+    lines.sort();
+    lines.insert(0, head.lines().next().unwrap().to_owned());
+    lines
+}
+
+/// Splits a chunked HTTP response into its head (status line and sorted headers) and body.
+fn head_and_body(raw: &[u8]) -> (Vec<String>, String) {
+    let text = String::from_utf8_lossy(raw).into_owned();
+    let (head, mut rest) = text.split_once("\r\n\r\n").unwrap();
+    let names = comparable_head(head);
     let mut body = String::new();
     while let Some((size, after)) = rest.split_once("\r\n") {
         let Ok(size) = usize::from_str_radix(size, 16) else {
@@ -585,22 +590,8 @@ async fn read_response(conn: &mut tokio::net::TcpStream) -> (Vec<String>, String
         assert!(n > 0, "closed before the body");
         raw.extend_from_slice(&chunk[..n]);
     }
-    let mut lines: Vec<String> = head
-        .lines()
-        .skip(1)
-        .map(|l| l.to_ascii_lowercase())
-        .map(|l| {
-            if l.starts_with("date:") || l.starts_with("x-request-id:") {
-                l[..l.find(':').unwrap()].to_owned()
-            } else {
-                l
-            }
-        })
-        .collect();
-    lines.sort();
-    lines.insert(0, head.lines().next().unwrap().to_owned());
     (
-        lines,
+        comparable_head(head),
         String::from_utf8_lossy(&raw[head_len..head_len + length]).into_owned(),
     )
 }
