@@ -85,23 +85,16 @@ impl Target {
             .await?;
         store.close().await;
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
-        let mut target = Target {
-            kind: Kind::CyberHub {
-                bin: bin.to_owned(),
-                db_url,
-                admin_token: String::new(),
-                env: env
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect(),
-            },
-            addr,
-            child: None,
-            http: reqwest::Client::new(),
-            dir: dir.path().to_owned(),
-            _dir: dir,
+        let kind = Kind::CyberHub {
+            bin: bin.to_owned(),
+            db_url,
+            admin_token: String::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
-        target.start().await?;
+        let mut target = Target::start_new(kind, addr, dir).await?;
         let res: serde_json::Value = target
             .http
             .post(format!("http://{addr}/v1/auth/login"))
@@ -126,10 +119,24 @@ impl Target {
             .replace("{LISTEN}", &addr.to_string());
         std::fs::create_dir_all(dir.path().join("logs"))?;
         std::fs::write(dir.path().join("nginx.conf"), conf)?;
-        let mut target = Target {
-            kind: Kind::Nchan {
+        Target::start_new(
+            Kind::Nchan {
                 nginx: nginx.to_owned(),
             },
+            addr,
+            dir,
+        )
+        .await
+    }
+
+    /// Starts a server of `kind` on `addr`, with `dir` as its working directory for its life.
+    async fn start_new(
+        kind: Kind,
+        addr: SocketAddr,
+        dir: tempfile::TempDir,
+    ) -> anyhow::Result<Target> {
+        let mut target = Target {
+            kind,
             addr,
             child: None,
             http: reqwest::Client::new(),
