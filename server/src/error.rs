@@ -95,7 +95,7 @@ impl From<StoreError> for ApiError {
                 ApiError::InsufficientFunds { balance, needed }
             }
             StoreError::Conflict { code, message } => ApiError::Conflict { code, message },
-            StoreError::Db(e) => ApiError::Internal(e.into()),
+            StoreError::Db(e) => ApiError::Internal(anyhow::anyhow!(e)),
         }
     }
 }

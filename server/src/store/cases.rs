@@ -4,8 +4,10 @@ use std::collections::HashMap;
 
 use cyberhub_protocol::{Case, CaseAction, CaseInput, CaseItem, CasesUpdated, Rarity, ServerEvent};
 
+use rusqlite::params;
+
 use super::outbox::emit;
-use super::{Conn, Store, StoreError, now_ms};
+use super::{Store, StoreError, WriteTx, now_ms};
 
 #[derive(sqlx::FromRow)]
 struct CaseRow {
@@ -80,73 +82,75 @@ impl Store {
 
     /// One case with its items.
     pub async fn case(&self, id: i64) -> Result<Case, StoreError> {
-        let mut conn = self.read.acquire().await?;
-        read_case(&mut conn, id).await
+        let rows: Vec<CaseJoinRow> = sqlx::query_as(CASE_WITH_ITEMS)
+            .bind(id)
+            .fetch_all(&self.read)
+            .await?;
+        assemble_join(rows)
     }
 
     /// Creates a case (input already validated) and announces it.
     pub async fn create_case(&self, input: &CaseInput) -> Result<Case, StoreError> {
-        let mut tx = self.begin().await?;
-        let now = now_ms();
-        let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO cases (name, price, image_url, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4) RETURNING id",
-        )
-        .bind(&input.name)
-        .bind(input.price)
-        .bind(&input.image_url)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_items(&mut tx, id, input).await?;
-        emit(&mut tx, &cases_updated(id, CaseAction::Created)).await?;
-        let case = read_case(&mut tx, id).await?;
-        self.commit_with_events(tx).await?;
-        Ok(case)
+        let input = input.clone();
+        self.write(move |tx| {
+            let now = now_ms();
+            let id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO cases (name, price, image_url, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+                )?
+                .query_row(
+                    params![input.name, input.price, input.image_url, now],
+                    |row| row.get(0),
+                )?;
+            insert_items(tx, id, &input)?;
+            emit(tx, &cases_updated(id, CaseAction::Created))?;
+            read_case(tx, id)
+        })
+        .await
     }
 
     /// Replaces a case's fields and items and announces it.
     pub async fn update_case(&self, id: i64, input: &CaseInput) -> Result<Case, StoreError> {
-        let mut tx = self.begin().await?;
-        let updated = sqlx::query(
-            "UPDATE cases SET name = $1, price = $2, image_url = $3, updated_at = $4 WHERE id = $5",
-        )
-        .bind(&input.name)
-        .bind(input.price)
-        .bind(&input.image_url)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if updated == 0 {
-            return Err(StoreError::NotFound("case"));
-        }
-        sqlx::query("DELETE FROM case_items WHERE case_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_items(&mut tx, id, input).await?;
-        emit(&mut tx, &cases_updated(id, CaseAction::Updated)).await?;
-        let case = read_case(&mut tx, id).await?;
-        self.commit_with_events(tx).await?;
-        Ok(case)
+        let input = input.clone();
+        self.write(move |tx| {
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE cases SET name = ?1, price = ?2, image_url = ?3, updated_at = ?4
+                     WHERE id = ?5",
+                )?
+                .execute(params![
+                    input.name,
+                    input.price,
+                    input.image_url,
+                    now_ms(),
+                    id
+                ])?;
+            if updated == 0 {
+                return Err(StoreError::NotFound("case"));
+            }
+            tx.prepare_cached("DELETE FROM case_items WHERE case_id = ?1")?
+                .execute([id])?;
+            insert_items(tx, id, &input)?;
+            emit(tx, &cases_updated(id, CaseAction::Updated))?;
+            read_case(tx, id)
+        })
+        .await
     }
 
     /// Deletes a case and announces it. Items already won stay in their owners' inventories.
     pub async fn delete_case(&self, id: i64) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM cases WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if deleted == 0 {
-            return Err(StoreError::NotFound("case"));
-        }
-        emit(&mut tx, &cases_updated(id, CaseAction::Deleted)).await?;
-        self.commit_with_events(tx).await?;
-        Ok(())
+        self.write(move |tx| {
+            let deleted = tx
+                .prepare_cached("DELETE FROM cases WHERE id = ?1")?
+                .execute([id])?;
+            if deleted == 0 {
+                return Err(StoreError::NotFound("case"));
+            }
+            emit(tx, &cases_updated(id, CaseAction::Deleted))?;
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -154,49 +158,69 @@ fn cases_updated(case_id: i64, action: CaseAction) -> ServerEvent {
     ServerEvent::CasesUpdated(CasesUpdated { case_id, action })
 }
 
-async fn insert_items(conn: &mut Conn, case_id: i64, input: &CaseInput) -> Result<(), sqlx::Error> {
+fn insert_items(tx: &WriteTx<'_>, case_id: i64, input: &CaseInput) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
     for (position, item) in input.items.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(case_id)
-        .bind(position as i64)
-        .bind(&item.name)
-        .bind(item.rarity.as_str())
-        .bind(item.value)
-        .bind(item.weight)
-        .execute(&mut *conn)
-        .await?;
+        insert.execute(params![
+            case_id,
+            position as i64,
+            item.name,
+            item.rarity.as_str(),
+            item.value,
+            item.weight
+        ])?;
     }
     Ok(())
 }
 
-/// Reads a case and its items in one query, on the given connection (inside a transaction, it sees
-/// that transaction's writes).
-pub(super) async fn read_case(conn: &mut Conn, id: i64) -> Result<Case, StoreError> {
-    type Row = (
-        i64,
-        String,
-        i64,
-        String,
-        i64,
-        i64,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT c.id, c.name, c.price, c.image_url, c.created_at, c.updated_at,
-                i.id, i.name, i.rarity, i.value, i.weight
-         FROM cases c LEFT JOIN case_items i ON i.case_id = c.id
-         WHERE c.id = $1 ORDER BY i.position",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
+/// A case and its items in one query: one row per item (or one row of NULL item columns).
+const CASE_WITH_ITEMS: &str =
+    "SELECT c.id, c.name, c.price, c.image_url, c.created_at, c.updated_at,
+        i.id, i.name, i.rarity, i.value, i.weight
+    FROM cases c LEFT JOIN case_items i ON i.case_id = c.id
+    WHERE c.id = ?1 ORDER BY i.position";
+
+type CaseJoinRow = (
+    i64,
+    String,
+    i64,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Reads a case inside a write transaction (it sees that transaction's writes).
+pub(super) fn read_case(tx: &WriteTx<'_>, id: i64) -> Result<Case, StoreError> {
+    let rows = tx
+        .prepare_cached(CASE_WITH_ITEMS)?
+        .query_map([id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+                r.get(9)?,
+                r.get(10)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<CaseJoinRow>>>()?;
+    assemble_join(rows)
+}
+
+fn assemble_join(rows: Vec<CaseJoinRow>) -> Result<Case, StoreError> {
     let Some(first) = rows.first() else {
         return Err(StoreError::NotFound("case"));
     };

@@ -1,25 +1,29 @@
 //! Persistence: every read and write of CyberHub's state, and the event outbox written in the same
 //! transactions.
 //!
-//! The embedded backend is one SQLite file in WAL mode. All writes go through a pool of exactly one
-//! connection: SQLite admits one writer at a time anyway, and queuing in the pool instead of on the file
-//! lock means no `SQLITE_BUSY` retries and no deferred-transaction upgrade deadlocks. Reads use a separate
-//! pool and see committed data only. After every commit that wrote events the store wakes the hub once
-//! (`committed`), which then reads the new rows and fans them out.
+//! The embedded backend is one SQLite file in WAL mode. Every write runs on one thread that owns the
+//! only write connection (`writer`): SQLite admits one writer at a time anyway, and queuing in front
+//! of the thread instead of on the file lock means no `SQLITE_BUSY` retries and no deferred-transaction
+//! upgrade deadlocks. Reads use a separate sqlx pool and see committed data only. After every commit
+//! that wrote events the writer wakes the hub once (`committed`), which then reads the new rows and
+//! fans them out.
 
 mod cases;
 mod outbox;
 mod session_cache;
 mod users;
 mod wallet;
+mod writer;
 
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::{ConnectOptions, Connection, SqlitePool};
 use tokio::sync::Notify;
+
+use writer::{WriteTx, Writer};
 
 pub use outbox::{OutboxHead, StoredEvent};
 pub use users::SessionUser;
@@ -33,14 +37,26 @@ pub enum StoreError {
     InsufficientFunds { balance: i64, needed: i64 },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
-    #[error(transparent)]
-    Db(#[from] sqlx::Error),
+    #[error("database: {0}")]
+    Db(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> StoreError {
+        StoreError::Db(err.into())
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> StoreError {
+        StoreError::Db(err.into())
+    }
 }
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    write: SqlitePool,
+    writer: Writer,
     read: SqlitePool,
     committed: Arc<Notify>,
     sessions: Arc<session_cache::SessionCache>,
@@ -62,19 +78,22 @@ impl Store {
         {
             std::fs::create_dir_all(dir)?;
         }
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
+        // Migrations run on a connection of their own, closed before the writer opens the file.
+        let mut migrator = options.clone().connect().await?;
+        sqlx::migrate!("../migrations/sqlite")
+            .run(&mut migrator)
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&write).await?;
+        migrator.close().await?;
+        let committed = Arc::new(Notify::new());
+        let writer = Writer::start(options.get_filename(), committed.clone())?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Store {
-            write,
+            writer,
             read,
-            committed: Arc::new(Notify::new()),
+            committed,
             sessions: Arc::default(),
         })
     }
@@ -89,24 +108,20 @@ impl Store {
         sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
     }
 
-    /// Closes both pools, waiting for running queries.
+    /// Finishes the queued writes and closes the database.
     pub async fn close(&self) {
-        self.write.close().await;
+        self.writer.close().await;
         self.read.close().await;
     }
 
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.write.begin().await
-    }
-
-    /// Commits a transaction that wrote events, then wakes the hub.
-    async fn commit_with_events(
-        &self,
-        tx: sqlx::Transaction<'static, sqlx::Sqlite>,
-    ) -> Result<(), sqlx::Error> {
-        tx.commit().await?;
-        self.committed.notify_one();
-        Ok(())
+    /// Runs `work` as one transaction on the writer thread: committed if it returns `Ok`, rolled back
+    /// if it returns `Err`. The answer comes after the commit, so a client that reads next sees it.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut WriteTx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.writer.write(work).await
     }
 }
 
@@ -119,8 +134,8 @@ pub fn now_ms() -> i64 {
 }
 
 /// Whether a database error is a violation of a UNIQUE or PRIMARY KEY constraint.
-fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+fn is_unique_violation(err: &rusqlite::Error) -> bool {
+    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+    matches!(err, rusqlite::Error::SqliteFailure(e, _)
+        if e.extended_code == SQLITE_CONSTRAINT_UNIQUE || e.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
 }
-
-type Conn = SqliteConnection;

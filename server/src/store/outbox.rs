@@ -2,9 +2,9 @@
 //! announce, read back in id order by the hub and by resuming clients, and pruned by retention.
 
 use cyberhub_protocol::{Announcement, ServerEvent};
-use sqlx::{QueryBuilder, Sqlite};
+use rusqlite::params;
 
-use super::{Conn, Store, StoreError, now_ms};
+use super::{Store, StoreError, WriteTx, now_ms};
 
 /// An event row as read back from the outbox.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -25,46 +25,32 @@ pub struct OutboxHead {
 }
 
 /// Appends an event inside the caller's transaction and returns its id.
-pub(super) async fn emit(conn: &mut Conn, event: &ServerEvent) -> Result<i64, sqlx::Error> {
-    let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO events (kind, user_id, data, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+pub(super) fn emit(tx: &mut WriteTx<'_>, event: &ServerEvent) -> rusqlite::Result<i64> {
+    tx.emitted();
+    tx.prepare_cached(
+        "INSERT INTO events (kind, user_id, data, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+    )?
+    .query_row(
+        params![event.name(), event.user_id(), event.data_json(), now_ms()],
+        |row| row.get(0),
     )
-    .bind(event.name())
-    .bind(event.user_id())
-    .bind(event.data_json())
-    .bind(now_ms())
-    .fetch_one(&mut *conn)
-    .await?;
-    Ok(id)
 }
 
-/// Appends several events inside the caller's transaction, in order, with one statement (each
-/// statement is a round trip to the database thread).
-pub(super) async fn emit_all(conn: &mut Conn, events: &[ServerEvent]) -> Result<(), sqlx::Error> {
-    let now = now_ms();
-    let mut insert =
-        QueryBuilder::<Sqlite>::new("INSERT INTO events (kind, user_id, data, created_at) ");
-    insert.push_values(events, |mut row, event| {
-        row.push_bind(event.name())
-            .push_bind(event.user_id())
-            .push_bind(event.data_json())
-            .push_bind(now);
-    });
-    insert.build().execute(&mut *conn).await?;
+/// Appends several events inside the caller's transaction, in order.
+pub(super) fn emit_all(tx: &mut WriteTx<'_>, events: &[ServerEvent]) -> rusqlite::Result<()> {
+    for event in events {
+        emit(tx, event)?;
+    }
     Ok(())
 }
 
 impl Store {
     /// Broadcasts an admin announcement; returns the event id.
     pub async fn announce(&self, text: &str) -> Result<i64, StoreError> {
-        // One statement commits on its own: no BEGIN/COMMIT round trips to the database thread.
-        let mut conn = self.write.acquire().await?;
         let event = ServerEvent::Announcement(Announcement {
             text: text.to_owned(),
         });
-        let id = emit(&mut conn, &event).await?;
-        self.committed.notify_one();
-        Ok(id)
+        self.write(move |tx| Ok(emit(tx, &event)?)).await
     }
 
     /// Events after `after` in id order, at most `limit`. With `viewer` set, only the global events
@@ -137,20 +123,17 @@ impl Store {
     /// Deletes the events up to `cutoff` and raises the `pruned_through` watermark to it, so a client
     /// resuming from before it gets `sync:required`. Returns how many rows went.
     pub async fn prune_through(&self, cutoff: i64) -> Result<u64, StoreError> {
-        let mut tx = self.begin().await?;
-        let deleted = sqlx::query("DELETE FROM events WHERE id <= $1")
-            .bind(cutoff)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        sqlx::query(
-            "UPDATE outbox_state SET value = CASE WHEN value < $1 THEN $1 ELSE value END
-             WHERE key = 'pruned_through'",
-        )
-        .bind(cutoff)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(deleted)
+        self.write(move |tx| {
+            let deleted = tx
+                .prepare_cached("DELETE FROM events WHERE id <= ?1")?
+                .execute([cutoff])?;
+            tx.prepare_cached(
+                "UPDATE outbox_state SET value = CASE WHEN value < ?1 THEN ?1 ELSE value END
+                 WHERE key = 'pruned_through'",
+            )?
+            .execute([cutoff])?;
+            Ok(deleted as u64)
+        })
+        .await
     }
 }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use cyberhub_protocol::{Role, User};
+use rusqlite::params;
 
 use super::{Store, StoreError, is_unique_violation, now_ms};
 
@@ -42,24 +43,32 @@ impl Store {
         password_hash: &str,
         role: Role,
     ) -> Result<User, StoreError> {
-        let row: Result<UserRow, _> = sqlx::query_as(
-            "INSERT INTO users (username, password_hash, role, balance, created_at)
-             VALUES ($1, $2, $3, 0, $4) RETURNING id, username, role, balance",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .bind(role.as_str())
-        .bind(now_ms())
-        .fetch_one(&self.write)
-        .await;
-        match row {
-            Ok(row) => Ok(row.into()),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-                code: "username_taken",
-                message: format!("username {username:?} is taken"),
-            }),
-            Err(e) => Err(e.into()),
-        }
+        let (username, password_hash) = (username.to_owned(), password_hash.to_owned());
+        self.write(move |tx| {
+            let id = tx
+                .prepare_cached(
+                    "INSERT INTO users (username, password_hash, role, balance, created_at)
+                     VALUES (?1, ?2, ?3, 0, ?4) RETURNING id",
+                )?
+                .query_row(
+                    params![username, password_hash, role.as_str(), now_ms()],
+                    |row| row.get(0),
+                );
+            match id {
+                Ok(id) => Ok(User {
+                    id,
+                    username,
+                    role,
+                    balance: 0,
+                }),
+                Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+                    code: "username_taken",
+                    message: format!("username {username:?} is taken"),
+                }),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
     }
 
     /// A user and their password hash, for login.
@@ -112,16 +121,16 @@ impl Store {
         user_id: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(now_ms())
-        .bind(expires_at)
-        .execute(&self.write)
-        .await?;
-        Ok(())
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![token_hash, user_id, now_ms(), expires_at])?;
+            Ok(())
+        })
+        .await
     }
 
     /// The user of an unexpired session, if any.
@@ -153,10 +162,12 @@ impl Store {
     /// Revokes a session (logout).
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         self.sessions.remove(token_hash);
-        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(&self.write)
-            .await?;
-        Ok(())
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
+            tx.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+                .execute([token_hash])?;
+            Ok(())
+        })
+        .await
     }
 }
