@@ -215,7 +215,8 @@ async fn sse(
         return End::Abrupt;
     }
     let mut decoder = Decoder::default();
-    let mut buf = vec![0u8; 4096];
+    // Large enough that a merged write of a busy second is one read, not several.
+    let mut buf = vec![0u8; 16 * 1024];
     let mut hinted = false;
     loop {
         let n = match stream.read(&mut buf).await {
@@ -229,7 +230,10 @@ async fn sse(
         let mut stats = stats.lock().unwrap();
         decoder.feed(&buf[..n], |frame| {
             if let Some(id) = frame.id {
-                *last_id = Some(id.to_owned());
+                // Reuses the string: this runs for every frame of every client.
+                let last = last_id.get_or_insert_default();
+                last.clear();
+                last.push_str(id);
             }
             if let Some(retry) = frame.retry {
                 *retry_ms = retry;
@@ -238,7 +242,11 @@ async fn sse(
             if frame.event == Some("balance:updated") {
                 stats.balance_times.push(now);
             }
-            if let Some(seq) = frame.data.and_then(marker) {
+            // Markers ride on announcements (Nchan frames have no event name); a drop feed's
+            // payloads are not searched.
+            if frame.event.is_none_or(|e| e == "announcement")
+                && let Some(seq) = frame.data.and_then(marker)
+            {
                 stats.record(seq, now, behaviour.keep_receipts);
             }
         });
@@ -323,7 +331,7 @@ async fn read_response<'a>(stream: &mut TcpStream, buf: &'a mut Vec<u8>) -> Opti
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// The `#SEQ#` marker in an event's data.
@@ -430,7 +438,7 @@ impl Decoder {
             let end = if self.frame.last() == Some(&b'\n') && bytes[0] == b'\n' {
                 Some(0)
             } else {
-                bytes.windows(2).position(|w| w == b"\n\n").map(|i| i + 1)
+                memchr::memmem::find(bytes, b"\n\n").map(|i| i + 1)
             };
             let Some(end) = end else {
                 self.frame.extend_from_slice(bytes);
@@ -458,7 +466,7 @@ fn parse_frame(raw: &[u8], on_frame: &mut impl FnMut(Frame<'_>)) {
         data: None,
         retry: None,
     };
-    for line in text.lines() {
+    for line in text.split('\n') {
         if let Some(v) = line.strip_prefix("id:") {
             frame.id = Some(v.trim());
         } else if let Some(v) = line.strip_prefix("event:") {

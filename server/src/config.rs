@@ -88,13 +88,13 @@ pub struct Config {
     #[arg(long, env = "CYBERHUB_RETRY_MS", default_value_t = 2000, global = true)]
     pub retry_ms: u64,
 
-    /// An event that arrives within this many milliseconds of a stream's last write waits out the
-    /// window and goes with everything else that arrived in it: bounds writes per stream under a
-    /// flood. 0 turns it off.
+    /// A global event that arrives within this many milliseconds of a stream's last write waits out
+    /// the window and goes with everything else that arrived in it: bounds writes per stream under a
+    /// flood. The viewer's own events never wait. 0 turns it off.
     #[arg(
         long,
         env = "CYBERHUB_STREAM_LINGER_MS",
-        default_value_t = 20,
+        default_value_t = 50,
         global = true
     )]
     pub stream_linger_ms: u64,

@@ -107,3 +107,44 @@ async fn lagging_feeds_catch_up(recent_capacity: usize) {
     shutdown.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_feed_whose_own_channel_overflowed_while_waiting_for_its_own_event_still_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("hub.db").display()))
+        .await
+        .unwrap();
+    let shutdown = CancellationToken::new();
+    let config = HubConfig {
+        heartbeat: Duration::from_secs(60),
+        global_capacity: 64,
+        user_capacity: 2,
+        recent_capacity: 0,
+    };
+    let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
+        .await
+        .unwrap();
+    let alice = store
+        .create_user("alice", "x", Role::User)
+        .await
+        .unwrap()
+        .id;
+    let mut feed = hub.open_feed(Some(alice), None).await.unwrap();
+    for _ in 0..10 {
+        store.adjust_balance(alice, 1, "drip").await.unwrap();
+    }
+    wait_for_head(&hub, 10).await;
+
+    tokio::time::timeout(Duration::from_secs(5), feed.own_event())
+        .await
+        .expect("the overflow ends the wait");
+    let mut got = Vec::new();
+    for _ in 0..10 {
+        got.push(next_event(&mut feed).await);
+    }
+    let want: Vec<_> = (1..=10).map(|id| (id, Some(alice))).collect();
+    assert_eq!(got, want, "every own event once, in order");
+
+    shutdown.cancel();
+    task.await.unwrap();
+}

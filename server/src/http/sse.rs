@@ -122,12 +122,21 @@ impl SseSession {
         }
         // Under a flood, one write per linger window carries every event of the window: the write
         // (and the wake-up of the reader behind it) is what an event costs, not its bytes. An event
-        // after a quiet spell goes out at once, and an idle stream holds no timer.
+        // after a quiet spell goes out at once, and an idle stream holds no timer. The viewer's own
+        // events (their balance, their items) never wait: they take the window's others along.
         if let Some(last) = self.last_write
             && last.elapsed() < self.linger
+            && !self.held.as_ref().is_some_and(is_own)
         {
             // The item waits in `held`, so dropping this future here loses nothing.
-            Box::pin(tokio::time::sleep_until((last + self.linger).into())).await;
+            let (feed, until) = (&mut self.feed, last + self.linger);
+            Box::pin(async move {
+                tokio::select! {
+                    () = tokio::time::sleep_until(until.into()) => {}
+                    () = feed.own_event() => {}
+                }
+            })
+            .await;
         }
         let first = self.held.take().expect("held above");
         let mut events = 0u64;
@@ -164,6 +173,11 @@ impl SseSession {
             }
         }
     }
+}
+
+/// Whether an item is an event addressed to the viewer alone.
+fn is_own(item: &FeedItem) -> bool {
+    matches!(item, FeedItem::Event(event) if event.user_id.is_some())
 }
 
 /// The delivery counter, looked up once: a labelled lookup per write would cost more than the write's

@@ -40,6 +40,8 @@ pub struct Feed {
     backlog: VecDeque<Arc<Encoded>>,
     catching_up: bool,
     pending_sync: Option<Arc<Encoded>>,
+    /// What the user channel said while `own_event` waited on it, for `next_live` to act on.
+    stashed: Option<Live>,
 }
 
 /// What the live channels produced.
@@ -70,6 +72,7 @@ impl Hub {
             backlog: VecDeque::new(),
             catching_up: false,
             pending_sync: None,
+            stashed: None,
         };
         // Without a cursor, or when the cursor cannot be resumed, the feed starts after every event
         // committed before it opened, even those the hub has not published yet: whatever state the
@@ -151,6 +154,22 @@ impl Feed {
             if let Some(item) = self.on_live(live) {
                 return Some(item);
             }
+        }
+    }
+
+    /// Waits until the viewer's own channel has an event; never returns for an anonymous feed.
+    /// Transports use it to cut a wait short for the viewer's own events. Cancel-safe.
+    pub async fn own_event(&mut self) {
+        if self.peek_user.is_some() || self.stashed.is_some() {
+            return;
+        }
+        let Some(user) = self.sub.user.as_mut() else {
+            return std::future::pending().await;
+        };
+        match user.rx().recv().await {
+            Ok(event) => self.peek_user = Some(event),
+            Err(RecvError::Lagged(_)) => self.stashed = Some(Live::Lagged),
+            Err(RecvError::Closed) => self.stashed = Some(Live::Shutdown),
         }
     }
 
@@ -243,6 +262,9 @@ impl Feed {
     /// publishes in id order, so once one channel shows event N, every earlier event is already
     /// queued on its own channel: looking at both without waiting gives the right order.
     async fn next_live(&mut self) -> Live {
+        if let Some(live) = self.stashed.take() {
+            return live;
+        }
         loop {
             if self.peek_global.is_none() {
                 match self.sub.global.try_recv() {

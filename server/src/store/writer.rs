@@ -105,8 +105,11 @@ impl Writer {
         conn.busy_timeout(Duration::from_secs(10))?;
         // WAL is a property of the file (set by the migrations' connection); NORMAL in WAL mode: a
         // commit survives a process crash, only an OS crash may lose the newest transactions.
+        // Each request runs in a savepoint, whose undo log SQLite would otherwise keep in a
+        // temporary file created and deleted per batch.
         conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+             PRAGMA temp_store = MEMORY;",
         )?;
         let (queue, jobs) = mpsc::channel();
         std::thread::Builder::new()

@@ -288,6 +288,36 @@ async fn heartbeat_comments_keep_an_idle_stream_alive() {
 }
 
 #[tokio::test]
+async fn a_viewers_own_event_cuts_the_linger_short_and_takes_the_waiting_ones_along() {
+    let app = spawn_app_with(|c| c.stream_linger_ms = 4_000).await;
+    let (user, token) = app.new_user("lingerer").await;
+    let mut stream = app.stream(Some(&token), None).await;
+    assert_eq!(stream.next().await.event, "ready");
+    app.announce("first").await;
+    assert_eq!(
+        stream.next().await.data["text"],
+        "first",
+        "after a quiet spell: at once"
+    );
+
+    app.announce("second").await;
+    stream.assert_quiet(Duration::from_millis(500)).await;
+    let adjusted = Instant::now();
+    assert_eq!(
+        app.adjust_balance(user.id, 100).await.status(),
+        StatusCode::OK
+    );
+    let frames = stream.take(2).await;
+    assert_eq!(names(&frames), ["announcement", "balance:updated"]);
+    assert_eq!(frames[0].data["text"], "second");
+    assert!(
+        adjusted.elapsed() < Duration::from_secs(2),
+        "the balance waited for the 4 s window: {:?}",
+        adjusted.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn shutdown_ends_streams_with_a_jittered_retry_hint() {
     let mut app = spawn_app_with(|c| {
         c.retry_ms = 1_000;
