@@ -333,12 +333,13 @@ fn print_table(results: &[Value]) {
                 .collect::<Vec<_>>()
                 .join(", "),
             "fanout" | "longpoll-fanout" => format!(
-                "p50 {} ms, p99 {} ms, last client {} ms, lost {}, dup {}{}",
+                "p50 {} ms, p99 {} ms, last client {} ms, lost {}, dup {}, {} µs CPU/delivery{}",
                 r["p50_ms"],
                 r["p99_ms"],
                 r["last_client_ms"],
                 r["lost"],
                 r["duplicates"],
+                r["server_cpu_us_per_delivery"],
                 r.get("bytes_per_waiting_client")
                     .map(|b| format!(
                         ", {b} B per waiting client (idle HTTP connection: {} B)",

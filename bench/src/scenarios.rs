@@ -164,8 +164,10 @@ pub async fn fanout(
     let mut fleet = Fleet::open(target.addr, specs, behaviour).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let waiting_rss = target.rss_kib();
+    let cpu_before = target.cpu_us();
     let published = publish_spaced(target, 1, events, Duration::from_millis(200)).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let cpu = target.cpu_us() - cpu_before;
     let stats = fleet.report(None).await?;
     let connected = fleet.connected;
     fleet.close().await;
@@ -178,20 +180,26 @@ pub async fn fanout(
     });
     figures["clients"] = json!(connected);
     figures["failed"] = json!(clients - connected);
+    // Includes heartbeats and the publish requests; with 20 events to every client, deliveries
+    // dominate.
+    let deliveries = (connected as u64 * published.len() as u64).max(1);
+    figures["server_cpu_us_per_delivery"] =
+        json!((cpu as f64 / deliveries as f64 * 100.0).round() / 100.0);
     if long_poll {
         figures["bytes_per_waiting_client"] = json!(
             ((waiting_rss.saturating_sub(base)) as f64 * 1024.0 / connected.max(1) as f64).round()
         );
     }
     eprintln!(
-        "  {} {} x{connected}: p50 {} ms, p99 {} ms, last {} ms, lost {}, dup {}",
+        "  {} {} x{connected}: p50 {} ms, p99 {} ms, last {} ms, lost {}, dup {}, {} µs server CPU per delivery",
         figures["workload"].as_str().unwrap_or(""),
         target.name(),
         figures["p50_ms"],
         figures["p99_ms"],
         figures["last_client_ms"],
         figures["lost"],
-        figures["duplicates"]
+        figures["duplicates"],
+        figures["server_cpu_us_per_delivery"]
     );
     Ok(figures)
 }

@@ -148,3 +148,33 @@ async fn a_feed_whose_own_channel_overflowed_while_waiting_for_its_own_event_sti
     shutdown.cancel();
     task.await.unwrap();
 }
+
+#[tokio::test]
+async fn commits_from_another_process_on_the_same_file_are_published_in_order_without_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let store = Store::open(&url).await.unwrap();
+    // A second handle on the file stands for another process: its commits are not handed to this
+    // hub, which must find them in the table.
+    let other = Store::open(&url).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let config = HubConfig {
+        heartbeat: Duration::from_secs(60),
+        global_capacity: 64,
+        user_capacity: 8,
+        recent_capacity: 1_000,
+    };
+    let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
+        .await
+        .unwrap();
+    let mut feed = hub.open_feed(None, None).await.unwrap();
+
+    let foreign = other.announce("from the other process").await.unwrap();
+    let own = store.announce("from this one").await.unwrap();
+    assert_eq!((foreign, own), (1, 2));
+    assert_eq!(next_event(&mut feed).await, (1, None));
+    assert_eq!(next_event(&mut feed).await, (2, None));
+
+    shutdown.cancel();
+    task.await.unwrap();
+}

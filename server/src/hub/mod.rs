@@ -3,9 +3,10 @@
 //! The hub knows nothing of HTTP. A transport (the SSE body, the long-poll handler, or any future
 //! stream path) opens a [`Feed`] and pulls ready-encoded frames from it.
 //!
-//! - One publisher task wakes on each commit signal (and on a slow fallback tick), reads the rows after
-//!   its cursor in id order and publishes each as an [`Encoded`] event behind an `Arc`: the SSE frame is
-//!   built once and shared by every connection.
+//! - One publisher task takes the events of each commit from the store's writer (and, on a slow
+//!   fallback tick or after another process's commit, reads the rows after its cursor), in id order,
+//!   and publishes each as an [`Encoded`] event behind an `Arc`: the SSE frame is built once and shared
+//!   by every connection.
 //! - Global events go through one `broadcast` channel. Per-user events go through a small `broadcast`
 //!   channel per user that has at least one open feed, so a connection only wakes for its own user's
 //!   events and nobody else's ever reach it. Heartbeats ride the global channel: one timer for all.
@@ -237,7 +238,7 @@ impl Hub {
 
     async fn publish_loop(self, shutdown: CancellationToken) {
         let inner = &self.inner;
-        let commit = inner.store.commit_signal();
+        let committed = inner.store.committed();
         let mut heartbeat = tokio::time::interval(inner.config.heartbeat);
         heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         heartbeat.tick().await;
@@ -249,12 +250,27 @@ impl Hub {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = commit.notified() => {}
+                _ = committed.wait() => {}
                 _ = fallback.tick() => {}
                 _ = heartbeat.tick() => {
                     let _ = inner.global.send(HubMsg::Heartbeat);
                     continue;
                 }
+            }
+            // This process's commits come with their events: published as they are when they
+            // continue the sequence. A gap means another process committed in between; then, and
+            // on the slow tick, the table says what there is.
+            let fresh: Vec<StoredEvent> = committed
+                .take()
+                .into_iter()
+                .filter(|e| e.id > cursor)
+                .collect();
+            if let Some(last) = fresh.last()
+                && last.id - cursor == fresh.len() as i64
+            {
+                cursor = last.id;
+                self.publish(fresh);
+                continue;
             }
             loop {
                 let page = match inner.store.events_after(cursor, PAGE).await {

@@ -5,8 +5,7 @@
 //! only write connection (`writer`): SQLite admits one writer at a time anyway, and queuing in front
 //! of the thread instead of on the file lock means no `SQLITE_BUSY` retries and no deferred-transaction
 //! upgrade deadlocks. Reads use a separate sqlx pool and see committed data only. After every commit
-//! that wrote events the writer wakes the hub once (`committed`), which then reads the new rows and
-//! fans them out.
+//! that wrote events the writer hands them to the hub (`Committed`), which fans them out.
 
 mod cases;
 mod outbox;
@@ -21,11 +20,10 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, SqlitePool};
-use tokio::sync::Notify;
 
 use writer::{WriteTx, Writer};
 
-pub use outbox::{OutboxHead, StoredEvent};
+pub use outbox::{Committed, OutboxHead, StoredEvent};
 pub use users::SessionUser;
 
 /// Outcomes of store operations that a client can see; everything else is a database failure.
@@ -58,7 +56,7 @@ impl From<rusqlite::Error> for StoreError {
 pub struct Store {
     writer: Writer,
     read: SqlitePool,
-    committed: Arc<Notify>,
+    committed: Arc<Committed>,
     sessions: Arc<session_cache::SessionCache>,
 }
 
@@ -84,7 +82,7 @@ impl Store {
             .run(&mut migrator)
             .await?;
         migrator.close().await?;
-        let committed = Arc::new(Notify::new());
+        let committed = Arc::new(Committed::default());
         let writer = Writer::start(options.get_filename(), committed.clone())?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -98,8 +96,8 @@ impl Store {
         })
     }
 
-    /// The signal raised after each commit that wrote events; the hub waits on it.
-    pub fn commit_signal(&self) -> Arc<Notify> {
+    /// Where the writer hands over the events of each commit; the hub takes them from there.
+    pub fn committed(&self) -> Arc<Committed> {
         self.committed.clone()
     }
 

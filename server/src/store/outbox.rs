@@ -2,7 +2,10 @@
 //! announce, read back in id order by the hub and by resuming clients, and pruned by retention.
 
 use cyberhub_protocol::{Announcement, ServerEvent};
+use std::sync::Mutex;
+
 use rusqlite::params;
+use tokio::sync::Notify;
 
 use super::{Store, StoreError, WriteTx, now_ms};
 
@@ -26,14 +29,47 @@ pub struct OutboxHead {
 
 /// Appends an event inside the caller's transaction and returns its id.
 pub(super) fn emit(tx: &mut WriteTx<'_>, event: &ServerEvent) -> rusqlite::Result<i64> {
-    tx.emitted();
-    tx.prepare_cached(
-        "INSERT INTO events (kind, user_id, data, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
-    )?
-    .query_row(
-        params![event.name(), event.user_id(), event.data_json(), now_ms()],
-        |row| row.get(0),
-    )
+    let (kind, user_id, data) = (event.name(), event.user_id(), event.data_json());
+    let id = tx
+        .prepare_cached(
+            "INSERT INTO events (kind, user_id, data, created_at) VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )?
+        .query_row(params![kind, user_id, data, now_ms()], |row| row.get(0))?;
+    tx.emitted(StoredEvent {
+        id,
+        kind: kind.to_owned(),
+        user_id,
+        data,
+    });
+    Ok(id)
+}
+
+/// The events of committed transactions, handed from the writer to the hub, which would otherwise
+/// read back at once what was just written.
+#[derive(Default)]
+pub struct Committed {
+    events: Mutex<Vec<StoredEvent>>,
+    signal: Notify,
+}
+
+impl Committed {
+    pub(super) fn push(&self, events: &[StoredEvent]) {
+        self.events
+            .lock()
+            .expect("commit hand-off poisoned")
+            .extend_from_slice(events);
+        self.signal.notify_one();
+    }
+
+    /// Resolves after the next commit that wrote events (at once if one came since the last wait).
+    pub async fn wait(&self) {
+        self.signal.notified().await;
+    }
+
+    /// The committed events handed over since the last call, in id order.
+    pub fn take(&self) -> Vec<StoredEvent> {
+        std::mem::take(&mut *self.events.lock().expect("commit hand-off poisoned"))
+    }
 }
 
 /// Appends several events inside the caller's transaction, in order.

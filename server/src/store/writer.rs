@@ -6,7 +6,8 @@
 //! Measured: the writer capped case openings at ~720/s while its thread was 80 % idle. Here a request
 //! is one hand-over each way, and requests that queue up while a transaction runs go together into
 //! the next one, each in its own savepoint (group commit): one `COMMIT` and one wake-up of the hub per
-//! batch, however busy it gets.
+//! batch, however busy it gets. The events a batch committed are handed to the hub as they were
+//! written, so it need not read back what was just written.
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,24 +17,23 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::Connection;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 
-use super::StoreError;
+use super::{Committed, StoreError, StoredEvent};
 
 /// The most requests one transaction carries; a bound on how long the first of them waits.
 const MAX_BATCH: usize = 128;
 
-/// A transaction in progress on the writer thread. Work that emits events says so, so the hub is
-/// woken only for commits that have something to publish.
+/// A transaction in progress on the writer thread, with the outbox rows it has written.
 pub(super) struct WriteTx<'c> {
     conn: &'c Connection,
-    emitted: bool,
+    events: Vec<StoredEvent>,
 }
 
 impl WriteTx<'_> {
-    /// Marks this transaction as having written outbox rows.
-    pub fn emitted(&mut self) {
-        self.emitted = true;
+    /// Records an outbox row this transaction wrote, for the hub once it commits.
+    pub fn emitted(&mut self, event: StoredEvent) {
+        self.events.push(event);
     }
 }
 
@@ -98,9 +98,9 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    /// Opens the write connection on `path` and starts the thread. `committed` is raised after every
-    /// commit that wrote events.
-    pub fn start(path: &Path, committed: Arc<Notify>) -> rusqlite::Result<Writer> {
+    /// Opens the write connection on `path` and starts the thread. Every commit that wrote events
+    /// hands them to `committed`.
+    pub fn start(path: &Path, committed: Arc<Committed>) -> rusqlite::Result<Writer> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
         // WAL is a property of the file (set by the migrations' connection); NORMAL in WAL mode: a
@@ -149,7 +149,7 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Notify>) {
+fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Committed>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut close = None;
     while close.is_none() {
@@ -169,8 +169,10 @@ fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Notify>) {
             continue;
         }
         let outcome = run_batch(&conn, &mut batch);
-        if matches!(outcome, Ok(true)) {
-            committed.notify_one();
+        if let Ok(events) = &outcome
+            && !events.is_empty()
+        {
+            committed.push(events);
         }
         let commit = outcome.as_ref().map(|_| ());
         for job in batch.drain(..) {
@@ -184,27 +186,27 @@ fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Notify>) {
 }
 
 /// Runs every job of the batch in one transaction, each in a savepoint so a failing one leaves the
-/// others' writes in place. Returns whether anything committed wrote events.
-fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<bool> {
+/// others' writes in place. Returns the events committed.
+fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<Vec<StoredEvent>> {
     conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
     let mut tx = WriteTx {
         conn,
-        emitted: false,
+        events: Vec::new(),
     };
     let ran = (|| {
         for job in batch.iter_mut() {
-            let before = tx.emitted;
+            let before = tx.events.len();
             conn.prepare_cached("SAVEPOINT job")?.execute([])?;
             if !job.run(&mut tx) {
                 conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
-                tx.emitted = before;
+                tx.events.truncate(before);
             }
             conn.prepare_cached("RELEASE job")?.execute([])?;
         }
         conn.prepare_cached("COMMIT")?.execute([])
     })();
     match ran {
-        Ok(_) => Ok(tx.emitted),
+        Ok(_) => Ok(tx.events),
         Err(e) => {
             // Whatever state the failure left, the next batch starts from a clean connection.
             if !conn.is_autocommit() {
@@ -237,7 +239,7 @@ mod tests {
         let work = move |tx: &mut WriteTx<'_>| {
             tx.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
             if emits {
-                tx.emitted();
+                tx.emitted(event(1));
             }
             if fail {
                 return Err(StoreError::NotFound("test"));
@@ -250,6 +252,15 @@ mod tests {
             reply,
         };
         (Box::new(job), answer)
+    }
+
+    fn event(id: i64) -> StoredEvent {
+        StoredEvent {
+            id,
+            kind: "announcement".into(),
+            user_id: None,
+            data: "{}".into(),
+        }
     }
 
     fn rows(conn: &Connection) -> Vec<String> {
@@ -267,12 +278,12 @@ mod tests {
         let (b, b_answer) = insert("b", true, true);
         let (c, c_answer) = insert("c", false, false);
         let mut batch = vec![a, b, c];
-        let emitted = run_batch(&conn, &mut batch).unwrap();
+        let events = run_batch(&conn, &mut batch).unwrap();
         for job in batch {
             job.finish(Ok(()));
         }
         assert_eq!(rows(&conn), ["a", "c"]);
-        assert!(!emitted, "only the rolled-back request emitted");
+        assert!(events.is_empty(), "only the rolled-back request emitted");
         assert!(a_answer.blocking_recv().unwrap().is_ok());
         assert!(matches!(
             b_answer.blocking_recv().unwrap(),
@@ -324,7 +335,7 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE t (v TEXT NOT NULL UNIQUE)")
             .unwrap();
-        let committed = Arc::new(Notify::new());
+        let committed = Arc::new(Committed::default());
         let writer = Writer::start(&path, committed.clone()).unwrap();
         let panicked = writer
             .write(|tx| -> Result<(), StoreError> {
@@ -336,15 +347,17 @@ mod tests {
         writer
             .write(|tx| {
                 tx.execute("INSERT INTO t (v) VALUES ('kept')", [])?;
-                tx.emitted();
+                tx.emitted(event(7));
                 Ok(())
             })
             .await
             .unwrap();
-        // The hub is woken for the commit that emitted.
-        tokio::time::timeout(Duration::from_secs(5), committed.notified())
+        // The hub is woken for the commit that emitted, and handed its events.
+        tokio::time::timeout(Duration::from_secs(5), committed.wait())
             .await
             .unwrap();
+        let handed: Vec<i64> = committed.take().iter().map(|e| e.id).collect();
+        assert_eq!(handed, [7]);
         writer.close().await;
         assert_eq!(rows(&Connection::open(&path).unwrap()), ["kept"]);
         assert!(
