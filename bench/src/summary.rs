@@ -54,6 +54,7 @@ fn figures_of(run: &[Value]) -> RunFigures {
                     "delivered_per_s",
                     "server_cpu_us_per_delivery",
                     "openings_per_s",
+                    "server_cpu_us_per_opening",
                     "bytes_per_waiting_client",
                     "bytes_per_idle_http_connection",
                     "all_caught_up_ms_after_up",
