@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The full benchmark of BENCHMARKS.md, side by side with nginx + Nchan on this machine: installs
+# The full benchmark of BENCHMARKS.md, side by side with nginx + Nchan and the floor (a bare
+# broadcast SSE server) on this machine: installs
 # nginx and the Nchan module from Debian's packages when missing, builds release binaries, runs
 # every workload RUNS times (default 3) and prints the medians, with ratios taken within each run.
 #   bench/run.sh                 # figures into bench/results/<timestamp>/
@@ -18,6 +19,6 @@ out="bench/results/$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 for i in $(seq 1 "$runs"); do
   echo "== run $i of $runs"
-  target/release/cyberhub-bench run --full --nchan --json "$out/run-$i.json" | tee "$out/run-$i.txt"
+  target/release/cyberhub-bench run --full --nchan --floor --json "$out/run-$i.json" | tee "$out/run-$i.txt"
 done
 target/release/cyberhub-bench summarize "$out"/run-*.json | tee "$out/summary.txt"

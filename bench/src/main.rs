@@ -3,10 +3,12 @@
 //!
 //! - `cyberhub-bench run --quick`: small counts, a few seconds each; fails if any event is lost or
 //!   delivered twice (part of the test suite);
-//! - `cyberhub-bench run --full [--nchan]`: the figures of BENCHMARKS.md (see `bench/run.sh`).
+//! - `cyberhub-bench run --full [--nchan] [--floor]`: the figures of BENCHMARKS.md (see
+//!   `bench/run.sh`).
 
 mod client;
 mod fleet;
+mod floor;
 mod scenarios;
 mod summary;
 mod target;
@@ -40,6 +42,10 @@ enum Command {
         /// Also run idle, fan-out and throughput against nginx + Nchan, in the same run.
         #[arg(long)]
         nchan: bool,
+        /// Also run idle, fan-out and throughput against the floor: a bare broadcast SSE server with
+        /// nothing else (this binary's `floor-server`), in the same run.
+        #[arg(long)]
+        floor: bool,
         /// Only these workloads (comma-separated): idle, fanout, throughput, per-user, longpoll, storm.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -62,11 +68,17 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
-    /// Print the medians of several runs' JSON files, with CyberHub/Nchan ratios.
+    /// Print the medians of several runs' JSON files, with ratios to CyberHub.
     Summarize { files: Vec<PathBuf> },
     /// A load-client process (started by `run`).
     #[command(hide = true)]
     Worker,
+    /// The floor target (started by `run --floor`).
+    #[command(hide = true)]
+    FloorServer {
+        #[arg(long)]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// Counts for one mode.
@@ -119,6 +131,7 @@ impl Plan {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Worker => worker::main(),
+        Command::FloorServer { listen } => floor::serve(listen),
         Command::Summarize { files } => {
             let mut runs = Vec::new();
             for file in files {
@@ -133,6 +146,7 @@ fn main() -> anyhow::Result<()> {
             quick,
             full,
             nchan,
+            floor,
             only,
             bin,
             nginx,
@@ -174,6 +188,7 @@ fn main() -> anyhow::Result<()> {
                 plan,
                 &bin,
                 nchan.then_some(nginx),
+                floor,
                 &only,
                 &env,
                 anonymous,
@@ -207,10 +222,12 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     plan: Plan,
     bin: &std::path::Path,
     nginx: Option<PathBuf>,
+    floor: bool,
     only: &[String],
     extra_env: &[(String, String)],
     anonymous: bool,
@@ -238,32 +255,37 @@ async fn run(
     ];
     env.extend(extra_env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let (mut hub, users, case_id) = Target::cyberhub(bin, users_needed, &env).await?;
-    let mut nchan = match &nginx {
-        Some(nginx) => Some(Target::nchan(nginx).await?),
-        None => None,
-    };
+    // The servers CyberHub is compared with: Nchan, and the floor.
+    let mut others = Vec::new();
+    if let Some(nginx) = &nginx {
+        others.push(Target::nchan(nginx).await?);
+    }
+    if floor {
+        others.push(Target::floor().await?);
+    }
 
-    // Side by side: each workload runs against both servers back to back, on one machine.
+    // Side by side: each workload runs against every server back to back, on one machine.
     if wants("idle") {
         let idle_users = if anonymous { &[][..] } else { &users[..] };
         results.push(scenarios::idle(&hub, idle_users, &plan.idle_steps).await?);
-        if let Some(nchan) = &nchan {
+        for other in &others {
+            // Nchan spreads over two processes; both are compared up to 10,000.
             let steps: Vec<usize> = plan
                 .idle_steps
                 .iter()
                 .copied()
                 .filter(|n| *n <= 10_000)
                 .collect();
-            results.push(scenarios::idle(nchan, &[], &steps).await?);
+            results.push(scenarios::idle(other, &[], &steps).await?);
         }
     }
     if wants("fanout") {
         for &clients in &plan.fanout_clients {
             results
                 .push(scenarios::fanout(&hub, &users, clients, plan.fanout_events, false).await?);
-            if let Some(nchan) = &nchan {
+            for other in &others {
                 results
-                    .push(scenarios::fanout(nchan, &[], clients, plan.fanout_events, false).await?);
+                    .push(scenarios::fanout(other, &[], clients, plan.fanout_events, false).await?);
             }
         }
     }
@@ -271,15 +293,15 @@ async fn run(
         results.push(
             scenarios::throughput(&hub, plan.throughput_clients, plan.throughput_secs, 16).await?,
         );
-        if let Some(nchan) = &nchan {
+        for other in &others {
             results.push(
-                scenarios::throughput(nchan, plan.throughput_clients, plan.throughput_secs, 16)
+                scenarios::throughput(other, plan.throughput_clients, plan.throughput_secs, 16)
                     .await?,
             );
         }
     }
-    if let Some(mut nchan) = nchan.take() {
-        nchan.stop(false).await?;
+    for mut other in others {
+        other.stop(false).await?;
     }
     if wants("per-user") {
         let users = &users[..plan.per_user_users.min(users.len())];

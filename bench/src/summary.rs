@@ -1,5 +1,5 @@
-//! Medians over several runs' JSON, and CyberHub-to-Nchan ratios taken within each run (the two
-//! servers measured on one machine at one moment) before the median is taken.
+//! Medians over several runs' JSON, and ratios to CyberHub taken within each run (the servers
+//! measured on one machine at one moment) before the median is taken.
 
 use std::collections::BTreeMap;
 
@@ -70,7 +70,8 @@ fn figures_of(run: &[Value]) -> RunFigures {
     out
 }
 
-/// Prints the medians over `runs`, with the CyberHub/Nchan ratio where both were measured.
+/// Prints the medians over `runs`, with the Nchan/CyberHub and floor/CyberHub ratios where both were
+/// measured.
 pub fn print(runs: &[Vec<Value>]) {
     let per_run: Vec<RunFigures> = runs.iter().map(|r| figures_of(r)).collect();
     let mut keys: Vec<(String, String)> = per_run.iter().flat_map(|f| f.keys().cloned()).collect();
@@ -78,8 +79,8 @@ pub fn print(runs: &[Vec<Value>]) {
     keys.dedup();
     println!("medians of {} runs", runs.len());
     println!(
-        "{:<24} {:<30} {:>12} {:>12} {:>14}",
-        "workload", "figure", "cyberhub", "nchan", "nchan/cyberhub"
+        "{:<24} {:<30} {:>10} {:>10} {:>10} {:>14} {:>14}",
+        "workload", "figure", "cyberhub", "nchan", "floor", "nchan/cyberhub", "floor/cyberhub"
     );
     for key in keys {
         let values = |target: &str| -> Vec<f64> {
@@ -88,35 +89,37 @@ pub fn print(runs: &[Vec<Value>]) {
                 .filter_map(|f| f.get(&key)?.get(target).copied())
                 .collect()
         };
-        let mut hub = values("cyberhub");
-        let mut nchan = values("nchan");
-        let mut ratios: Vec<f64> = per_run
-            .iter()
-            .filter_map(|f| {
-                let v = f.get(&key)?;
-                let (h, n) = (v.get("cyberhub")?, v.get("nchan")?);
-                (*h != 0.0).then(|| n / h)
-            })
-            .collect();
-        let show = |v: &mut Vec<f64>| {
+        let ratio = |other: &str| -> String {
+            let mut ratios: Vec<f64> = per_run
+                .iter()
+                .filter_map(|f| {
+                    let v = f.get(&key)?;
+                    let (h, o) = (v.get("cyberhub")?, v.get(other)?);
+                    (*h != 0.0).then(|| o / h)
+                })
+                .collect();
+            if ratios.is_empty() {
+                "-".to_owned()
+            } else {
+                format!("{:.2}", median(&mut ratios))
+            }
+        };
+        let show = |mut v: Vec<f64>| {
             if v.is_empty() {
                 "-".to_owned()
             } else {
-                format!("{:.1}", median(v))
+                format!("{:.1}", median(&mut v))
             }
         };
-        let ratio = if ratios.is_empty() {
-            "-".to_owned()
-        } else {
-            format!("{:.2}", median(&mut ratios))
-        };
         println!(
-            "{:<24} {:<30} {:>12} {:>12} {:>14}",
+            "{:<24} {:<30} {:>10} {:>10} {:>10} {:>14} {:>14}",
             key.0,
             key.1,
-            show(&mut hub),
-            show(&mut nchan),
-            ratio
+            show(values("cyberhub")),
+            show(values("nchan")),
+            show(values("floor")),
+            ratio("nchan"),
+            ratio("floor")
         );
     }
 }

@@ -1,5 +1,5 @@
 //! The servers under test, started as real processes: the `cyberhub` binary on a fresh SQLite file,
-//! and nginx with the Nchan module. Memory and CPU come from `/proc`.
+//! nginx with the Nchan module, and the floor (`floor.rs`). Memory and CPU come from `/proc`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -33,6 +33,10 @@ pub enum Kind {
     },
     Nchan {
         nginx: PathBuf,
+    },
+    /// This executable's `floor-server`.
+    Floor {
+        exe: PathBuf,
     },
 }
 
@@ -129,6 +133,13 @@ impl Target {
         .await
     }
 
+    /// Starts the floor server on a loopback port.
+    pub async fn floor() -> anyhow::Result<Target> {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let exe = std::env::current_exe()?;
+        Target::start_new(Kind::Floor { exe }, addr, tempfile::tempdir()?).await
+    }
+
     /// Starts a server of `kind` on `addr`, with `dir` as its working directory for its life.
     async fn start_new(
         kind: Kind,
@@ -151,6 +162,7 @@ impl Target {
         match self.kind {
             Kind::CyberHub { .. } => "cyberhub",
             Kind::Nchan { .. } => "nchan",
+            Kind::Floor { .. } => "floor",
         }
     }
 
@@ -158,7 +170,7 @@ impl Target {
     pub fn sse_path(&self) -> &'static str {
         match self.kind {
             Kind::CyberHub { .. } => "/v1/events",
-            Kind::Nchan { .. } => "/sub",
+            Kind::Nchan { .. } | Kind::Floor { .. } => "/sub",
         }
     }
 
@@ -187,13 +199,16 @@ impl Target {
                 .stderr(Stdio::inherit())
                 .kill_on_drop(true)
                 .spawn()?,
+            Kind::Floor { exe } => Command::new(exe)
+                .args(["floor-server", "--listen", &self.addr.to_string()])
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()?,
         };
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(20);
-        let probe = match self.kind {
-            Kind::CyberHub { .. } => "/health",
-            Kind::Nchan { .. } => "/health",
-        };
+        let probe = "/health";
         while Instant::now() < deadline {
             if let Ok(res) = self
                 .http
@@ -239,7 +254,7 @@ impl Target {
     pub fn clone_client(&self) -> Client {
         let admin_token = match &self.kind {
             Kind::CyberHub { admin_token, .. } => Some(admin_token.clone()),
-            Kind::Nchan { .. } => None,
+            Kind::Nchan { .. } | Kind::Floor { .. } => None,
         };
         Client {
             http: self.http.clone(),
@@ -321,7 +336,7 @@ impl Target {
 pub struct Client {
     http: reqwest::Client,
     addr: SocketAddr,
-    /// Set for CyberHub (announcements); `None` for Nchan (its publisher endpoint).
+    /// Set for CyberHub (announcements); `None` for Nchan and the floor (`POST /pub`).
     admin_token: Option<String>,
 }
 
