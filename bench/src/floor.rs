@@ -41,10 +41,10 @@ async fn connection(mut stream: TcpStream, frames: broadcast::Sender<Bytes>) {
         if let Some(end) = memchr::memmem::find(&buf, b"\r\n\r\n") {
             break end + 4;
         }
-        let mut chunk = [0u8; 1024];
-        match stream.read(&mut chunk).await {
+        // Straight into the heap buffer: a stack array here would live in every stream's future.
+        match stream.read_buf(&mut buf).await {
             Ok(0) | Err(_) => return,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(_) => {}
         }
         if buf.len() > 16 * 1024 {
             return;
@@ -57,10 +57,10 @@ async fn connection(mut stream: TcpStream, frames: broadcast::Sender<Bytes>) {
     } else if buf.starts_with(b"POST /pub") {
         let length = content_length(&buf[..head_end]);
         while buf.len() < head_end + length {
-            let mut chunk = [0u8; 1024];
-            match stream.read(&mut chunk).await {
+            buf.reserve(head_end + length - buf.len());
+            match stream.read_buf(&mut buf).await {
                 Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                Ok(_) => {}
             }
         }
         let body = String::from_utf8_lossy(&buf[head_end..head_end + length]);

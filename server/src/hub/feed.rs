@@ -9,7 +9,6 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use cyberhub_protocol::{SyncReason, SyncRequired, names};
-use futures_util::FutureExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::{Encoded, Hub, HubMsg, PAGE, Subscription};
@@ -149,8 +148,7 @@ impl Feed {
             if self.catching_up {
                 return None;
             }
-            // A pending receive is dropped unharmed: the channel receivers are cancel-safe.
-            let live = self.next_live().now_or_never()?;
+            let live = self.ready_live()?;
             if let Some(item) = self.on_live(live) {
                 return Some(item);
             }
@@ -258,52 +256,59 @@ impl Feed {
         )));
     }
 
-    /// Takes the next live event, lowest id first across the global and the user channel. The hub
-    /// publishes in id order, so once one channel shows event N, every earlier event is already
-    /// queued on its own channel: looking at both without waiting gives the right order.
+    /// Takes the next live event, lowest id first across the global and the user channel, waiting
+    /// for one if none is queued.
     async fn next_live(&mut self) -> Live {
-        if let Some(live) = self.stashed.take() {
-            return live;
-        }
         loop {
-            if self.peek_global.is_none() {
-                match self.sub.global.try_recv() {
-                    Ok(HubMsg::Event(event)) => self.peek_global = Some(event),
-                    Ok(HubMsg::Heartbeat) => return Live::Heartbeat,
-                    Ok(HubMsg::Shutdown) => return Live::Shutdown,
-                    Err(TryRecvError::Empty) => {}
-                    Err(TryRecvError::Lagged(_)) => return Live::Lagged,
-                    Err(TryRecvError::Closed) => return Live::Shutdown,
-                }
+            if let Some(live) = self.ready_live() {
+                return live;
             }
-            if self.peek_user.is_none()
-                && let Some(user) = self.sub.user.as_mut()
-            {
-                match user.rx().try_recv() {
-                    Ok(event) => self.peek_user = Some(event),
-                    Err(TryRecvError::Empty) => {}
-                    Err(TryRecvError::Lagged(_)) => return Live::Lagged,
-                    Err(TryRecvError::Closed) => return Live::Shutdown,
-                }
+            if let Some(live) = self.wait_live().await {
+                return live;
             }
-            let take_user = match (&self.peek_global, &self.peek_user) {
-                (Some(global), Some(user)) => user.id < global.id,
-                (Some(_), None) => false,
-                (None, Some(_)) => true,
-                (None, None) => {
-                    if let Some(live) = self.wait_live().await {
-                        return live;
-                    }
-                    continue;
-                }
-            };
-            let slot = if take_user {
-                &mut self.peek_user
-            } else {
-                &mut self.peek_global
-            };
-            return Live::Event(slot.take().expect("slot checked above"));
         }
+    }
+
+    /// The next live event if one is queued. The hub publishes in id order, so once one channel
+    /// shows event N, every earlier event is already queued on its own channel: looking at both
+    /// without waiting gives the right order. Never registers with a channel, so a transport that
+    /// drains what is queued after each wake-up pays for no waiter it then drops.
+    fn ready_live(&mut self) -> Option<Live> {
+        if let Some(live) = self.stashed.take() {
+            return Some(live);
+        }
+        if self.peek_global.is_none() {
+            match self.sub.global.try_recv() {
+                Ok(HubMsg::Event(event)) => self.peek_global = Some(event),
+                Ok(HubMsg::Heartbeat) => return Some(Live::Heartbeat),
+                Ok(HubMsg::Shutdown) => return Some(Live::Shutdown),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Lagged(_)) => return Some(Live::Lagged),
+                Err(TryRecvError::Closed) => return Some(Live::Shutdown),
+            }
+        }
+        if self.peek_user.is_none()
+            && let Some(user) = self.sub.user.as_mut()
+        {
+            match user.rx().try_recv() {
+                Ok(event) => self.peek_user = Some(event),
+                Err(TryRecvError::Empty) => {}
+                Err(TryRecvError::Lagged(_)) => return Some(Live::Lagged),
+                Err(TryRecvError::Closed) => return Some(Live::Shutdown),
+            }
+        }
+        let take_user = match (&self.peek_global, &self.peek_user) {
+            (Some(global), Some(user)) => user.id < global.id,
+            (Some(_), None) => false,
+            (None, Some(_)) => true,
+            (None, None) => return None,
+        };
+        let slot = if take_user {
+            &mut self.peek_user
+        } else {
+            &mut self.peek_global
+        };
+        Some(Live::Event(slot.take().expect("slot checked above")))
     }
 
     /// Waits until either channel has something; stores an event in its peek slot.
