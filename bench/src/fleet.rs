@@ -43,7 +43,10 @@ impl Fleet {
     ) -> anyhow::Result<Fleet> {
         let exe = std::env::current_exe()?;
         let mut workers = Vec::new();
-        for chunk in conns.chunks(PER_WORKER) {
+        // At least two workers, one per core: a busy stream set (the per-user workload's drop feed
+        // is 2,000,000 frames/s) would otherwise queue on one client thread and show up as latency.
+        let per_worker = conns.len().div_ceil(2).clamp(1, PER_WORKER);
+        for chunk in conns.chunks(per_worker) {
             let mut child = Command::new(&exe)
                 .arg("worker")
                 .stdin(Stdio::piped())
