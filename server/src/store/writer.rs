@@ -168,7 +168,12 @@ fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Committed>) 
         if batch.is_empty() {
             continue;
         }
+        let started = std::time::Instant::now();
         let outcome = run_batch(&conn, &mut batch);
+        // How busy the writer is: requests per transaction rise with load, commit time should not.
+        metrics::histogram!("cyberhub_store_batch_requests").record(batch.len() as f64);
+        metrics::histogram!("cyberhub_store_commit_seconds")
+            .record(started.elapsed().as_secs_f64());
         if let Ok(events) = &outcome
             && !events.is_empty()
         {

@@ -66,6 +66,8 @@ async fn metrics_expose_streams_events_and_requests_in_prometheus_format() {
         "cyberhub_http_requests_total{",
         "route=\"/v1/admin/announcements\"",
         "cyberhub_http_request_duration_seconds_bucket{",
+        "cyberhub_store_batch_requests_bucket{le=\"128\"}",
+        "cyberhub_store_commit_seconds_bucket{",
     ] {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
