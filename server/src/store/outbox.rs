@@ -1,9 +1,9 @@
 //! The transactional outbox: events are rows written in the same transaction as the change they
 //! announce, read back in id order by the hub and by resuming clients, and pruned by retention.
 
-use cyberhub_protocol::{Announcement, ServerEvent};
 use std::sync::Mutex;
 
+use cyberhub_protocol::{Announcement, ServerEvent};
 use rusqlite::params;
 use tokio::sync::Notify;
 
