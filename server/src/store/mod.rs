@@ -108,8 +108,10 @@ impl Store {
 
     /// Finishes the queued writes and closes the database.
     pub async fn close(&self) {
-        self.writer.close().await;
+        // The writer last: the last connection to close folds the WAL back into the database file
+        // and removes it, which a read-only connection cannot do.
         self.read.close().await;
+        self.writer.close().await;
     }
 
     /// Runs `work` as one transaction on the writer thread: committed if it returns `Ok`, rolled back

@@ -72,3 +72,21 @@ async fn metrics_expose_streams_events_and_requests_in_prometheus_format() {
         assert!(text.contains(name), "{name} missing from /metrics");
     }
 }
+
+#[tokio::test]
+async fn a_graceful_stop_leaves_the_database_as_one_file() {
+    let mut app = spawn_app().await;
+    let (user, _) = app.new_user("walker").await;
+    app.fund(user.id, 500).await;
+    app.stop().await;
+    let db = app
+        .config
+        .database_url
+        .trim_start_matches("sqlite://")
+        .to_owned();
+    assert!(std::path::Path::new(&db).exists());
+    assert!(
+        !std::path::Path::new(&format!("{db}-wal")).exists(),
+        "the write-ahead log was folded back and removed"
+    );
+}
