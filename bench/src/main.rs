@@ -92,6 +92,9 @@ struct Plan {
     per_user_rate: u32,
     per_user_secs: u64,
     longpoll_clients: usize,
+    /// Connections for the long-poll memory comparison: enough that a few pages either way do not
+    /// decide it.
+    longpoll_memory_clients: usize,
     storm_clients: usize,
 }
 
@@ -107,6 +110,7 @@ impl Plan {
             per_user_rate: 100,
             per_user_secs: 2,
             longpoll_clients: 50,
+            longpoll_memory_clients: 50,
             storm_clients: 200,
         }
     }
@@ -123,6 +127,7 @@ impl Plan {
             per_user_rate: 2_000,
             per_user_secs: 10,
             longpoll_clients: 1_000,
+            longpoll_memory_clients: 5_000,
             storm_clients: 10_000,
         }
     }
@@ -313,13 +318,19 @@ async fn run(
     if wants("longpoll") {
         // Memory is compared on fresh processes: one that has held thousands of streams has freed
         // memory to hand out, and would show almost no growth for anything.
+        let memory_clients = plan.longpoll_memory_clients;
         let (mut plain, _, _) = Target::cyberhub(bin, 0, &env).await?;
-        let http_cost = scenarios::http_connection_cost(&plain, plan.longpoll_clients).await?;
+        let http_cost = scenarios::http_connection_cost(&plain, memory_clients).await?;
         plain.stop(false).await?;
+        let (mut waiting, _, _) = Target::cyberhub(bin, 0, &env).await?;
+        let poll_cost = scenarios::longpoll_waiting_cost(&waiting, memory_clients).await?;
+        waiting.stop(false).await?;
         let (mut fresh, _, _) = Target::cyberhub(bin, 0, &env).await?;
         let mut figures =
             scenarios::fanout(&fresh, &[], plan.longpoll_clients, plan.fanout_events, true).await?;
+        figures["bytes_per_waiting_client"] = json!(poll_cost);
         figures["bytes_per_idle_http_connection"] = json!(http_cost);
+        figures["memory_clients"] = json!(memory_clients);
         fresh.stop(false).await?;
         results.push(figures);
     }
@@ -364,8 +375,8 @@ fn print_table(results: &[Value]) {
                 r["server_cpu_us_per_delivery"],
                 r.get("bytes_per_waiting_client")
                     .map(|b| format!(
-                        ", {b} B per waiting client (idle HTTP connection: {} B)",
-                        r["bytes_per_idle_http_connection"]
+                        ", {b} B per waiting client (idle HTTP connection: {} B; {} of each)",
+                        r["bytes_per_idle_http_connection"], r["memory_clients"]
                     ))
                     .unwrap_or_default()
             ),

@@ -160,10 +160,8 @@ pub async fn fanout(
     } else {
         stream_specs(target, users, clients, 0)
     };
-    let base = target.rss_kib();
     let mut fleet = Fleet::open(target.addr, specs, behaviour).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let waiting_rss = target.rss_kib();
     let cpu_before = target.cpu_us();
     let published = publish_spaced(target, 1, events, Duration::from_millis(200)).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -185,11 +183,6 @@ pub async fn fanout(
     let deliveries = (connected as u64 * published.len() as u64).max(1);
     figures["server_cpu_us_per_delivery"] =
         json!((cpu as f64 / deliveries as f64 * 100.0).round() / 100.0);
-    if long_poll {
-        figures["bytes_per_waiting_client"] = json!(
-            ((waiting_rss.saturating_sub(base)) as f64 * 1024.0 / connected.max(1) as f64).round()
-        );
-    }
     eprintln!(
         "  {} {} x{connected}: p50 {} ms, p99 {} ms, last {} ms, lost {}, dup {}, {} µs server CPU per delivery",
         figures["workload"].as_str().unwrap_or(""),
@@ -225,6 +218,32 @@ pub async fn http_connection_cost(target: &Target, clients: usize) -> anyhow::Re
         behaviour,
     )
     .await?;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let per =
+        (target.rss_kib().saturating_sub(base)) as f64 * 1024.0 / fleet.connected.max(1) as f64;
+    fleet.close().await;
+    Ok(per.round())
+}
+
+/// Memory a waiting long-poll costs: `clients` long-polls (`timeout=60`, no events come) held
+/// waiting; RSS growth per client.
+pub async fn longpoll_waiting_cost(target: &Target, clients: usize) -> anyhow::Result<f64> {
+    let base = target.rss_kib();
+    let behaviour = Behaviour {
+        keep_receipts: false,
+        reconnect: false,
+        long_poll: true,
+        hold: false,
+    };
+    let specs = vec![
+        ConnSpec {
+            path: "/v1/events/poll?timeout=60".into(),
+            headers: String::new()
+        };
+        clients
+    ];
+    // The first poll (no cursor) answers at once; the client then waits in its second.
+    let fleet = Fleet::open(target.addr, specs, behaviour).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let per =
         (target.rss_kib().saturating_sub(base)) as f64 * 1024.0 / fleet.connected.max(1) as f64;
