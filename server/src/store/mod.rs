@@ -84,9 +84,12 @@ impl Store {
         migrator.close().await?;
         let committed = Arc::new(Committed::default());
         let writer = Writer::start(options.get_filename(), committed.clone())?;
+        // Reads are point lookups over a file the OS caches anyway. SQLite's default cache of 2 MiB
+        // per connection, filled by the session lookups of streams opening, was up to 8 MiB of the
+        // server's memory (measured: 1.65 → 1.36 KB per stream at 19,900 idle streams).
         let read = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .connect_with(options.read_only(true).pragma("cache_size", "-256"))
             .await?;
         Ok(Store {
             writer,
