@@ -197,52 +197,41 @@ pub async fn fanout(
     Ok(figures)
 }
 
-/// What an idle kept-alive HTTP connection costs the server (one request answered, then held).
+/// The memory an idle kept-alive HTTP connection costs: `clients` connections each answered one
+/// request (`/health`) and then held; RSS growth per connection.
 pub async fn http_connection_cost(target: &Target, clients: usize) -> anyhow::Result<f64> {
-    let base = target.rss_kib();
-    let behaviour = Behaviour {
-        keep_receipts: false,
-        reconnect: false,
-        long_poll: true,
-        hold: true,
-    };
-    let fleet = Fleet::open(
-        target.addr,
-        vec![
-            ConnSpec {
-                path: "/health".into(),
-                headers: String::new()
-            };
-            clients
-        ],
-        behaviour,
-    )
-    .await?;
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let per =
-        (target.rss_kib().saturating_sub(base)) as f64 * 1024.0 / fleet.connected.max(1) as f64;
-    fleet.close().await;
-    Ok(per.round())
+    waiting_cost(target, "/health", true, clients).await
 }
 
 /// Memory a waiting long-poll costs: `clients` long-polls (`timeout=60`, no events come) held
-/// waiting; RSS growth per client.
+/// waiting; RSS growth per client. The first poll (no cursor) answers at once; the client then
+/// waits in its second.
 pub async fn longpoll_waiting_cost(target: &Target, clients: usize) -> anyhow::Result<f64> {
+    waiting_cost(target, "/v1/events/poll?timeout=60", false, clients).await
+}
+
+/// Server RSS growth per connection while `clients` connections to `path` wait, each after its
+/// first answer (holding the connection there with `hold`).
+async fn waiting_cost(
+    target: &Target,
+    path: &str,
+    hold: bool,
+    clients: usize,
+) -> anyhow::Result<f64> {
     let base = target.rss_kib();
     let behaviour = Behaviour {
         keep_receipts: false,
         reconnect: false,
         long_poll: true,
-        hold: false,
+        hold,
     };
     let specs = vec![
         ConnSpec {
-            path: "/v1/events/poll?timeout=60".into(),
+            path: path.to_owned(),
             headers: String::new()
         };
         clients
     ];
-    // The first poll (no cursor) answers at once; the client then waits in its second.
     let fleet = Fleet::open(target.addr, specs, behaviour).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let per =

@@ -31,6 +31,59 @@ async fn wait_for_head(hub: &Hub, id: i64) {
     panic!("hub head stuck at {}", hub.head());
 }
 
+/// A hub with its publisher running, on a fresh database file.
+struct Running {
+    _dir: tempfile::TempDir,
+    url: String,
+    store: Store,
+    hub: Hub,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start_hub(
+    global_capacity: usize,
+    user_capacity: usize,
+    recent_capacity: usize,
+) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let store = Store::open(&url).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let config = HubConfig {
+        heartbeat: Duration::from_secs(60),
+        global_capacity,
+        user_capacity,
+        recent_capacity,
+    };
+    let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
+        .await
+        .unwrap();
+    Running {
+        _dir: dir,
+        url,
+        store,
+        hub,
+        shutdown,
+        task,
+    }
+}
+
+impl Running {
+    async fn user(&self, name: &str) -> i64 {
+        self.store
+            .create_user(name, "x", Role::User)
+            .await
+            .unwrap()
+            .id
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        self.task.await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn feeds_that_fall_far_behind_catch_up_from_the_table_without_gaps_or_strangers_events() {
     lagging_feeds_catch_up(0).await;
@@ -49,26 +102,10 @@ async fn feeds_catch_up_from_the_table_when_they_fall_behind_further_than_memory
 /// Channels far smaller than the burst, so every feed overflows and must replay: from memory when
 /// it holds `recent_capacity` events enough, else from the table.
 async fn lagging_feeds_catch_up(recent_capacity: usize) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("hub.db").display()))
-        .await
-        .unwrap();
-    let shutdown = CancellationToken::new();
-    let config = HubConfig {
-        heartbeat: Duration::from_secs(60),
-        global_capacity: 4,
-        user_capacity: 2,
-        recent_capacity,
-    };
-    let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
-        .await
-        .unwrap();
-    let alice = store
-        .create_user("alice", "x", Role::User)
-        .await
-        .unwrap()
-        .id;
-    let bob = store.create_user("bob", "x", Role::User).await.unwrap().id;
+    let running = start_hub(4, 2, recent_capacity).await;
+    let (store, hub) = (&running.store, &running.hub);
+    let alice = running.user("alice").await;
+    let bob = running.user("bob").await;
 
     let mut anonymous = hub.open_feed(None, None).await.unwrap();
     let mut alice_feed = hub.open_feed(Some(alice), None).await.unwrap();
@@ -77,7 +114,7 @@ async fn lagging_feeds_catch_up(recent_capacity: usize) {
         store.announce(&format!("global {i}")).await.unwrap();
         store.adjust_balance(alice, 1, "drip").await.unwrap();
     }
-    wait_for_head(&hub, 120).await;
+    wait_for_head(hub, 120).await;
 
     let mut alice_seen = Vec::new();
     for _ in 0..120 {
@@ -104,36 +141,19 @@ async fn lagging_feeds_catch_up(recent_capacity: usize) {
             "global events only, in order"
         );
     }
-    shutdown.cancel();
-    task.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn a_feed_whose_own_channel_overflowed_while_waiting_for_its_own_event_still_catches_up() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("hub.db").display()))
-        .await
-        .unwrap();
-    let shutdown = CancellationToken::new();
-    let config = HubConfig {
-        heartbeat: Duration::from_secs(60),
-        global_capacity: 64,
-        user_capacity: 2,
-        recent_capacity: 0,
-    };
-    let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
-        .await
-        .unwrap();
-    let alice = store
-        .create_user("alice", "x", Role::User)
-        .await
-        .unwrap()
-        .id;
+    let running = start_hub(64, 2, 0).await;
+    let (store, hub) = (&running.store, &running.hub);
+    let alice = running.user("alice").await;
     let mut feed = hub.open_feed(Some(alice), None).await.unwrap();
     for _ in 0..10 {
         store.adjust_balance(alice, 1, "drip").await.unwrap();
     }
-    wait_for_head(&hub, 10).await;
+    wait_for_head(hub, 10).await;
 
     tokio::time::timeout(Duration::from_secs(5), feed.own_event())
         .await
@@ -144,29 +164,16 @@ async fn a_feed_whose_own_channel_overflowed_while_waiting_for_its_own_event_sti
     }
     let want: Vec<_> = (1..=10).map(|id| (id, Some(alice))).collect();
     assert_eq!(got, want, "every own event once, in order");
-
-    shutdown.cancel();
-    task.await.unwrap();
+    running.stop().await;
 }
 
 #[tokio::test]
 async fn commits_from_another_process_on_the_same_file_are_published_in_order_without_gaps() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
-    let store = Store::open(&url).await.unwrap();
+    let running = start_hub(64, 8, 1_000).await;
+    let (store, hub) = (&running.store, &running.hub);
     // A second handle on the file stands for another process: its commits are not handed to this
     // hub, which must find them in the table.
-    let other = Store::open(&url).await.unwrap();
-    let shutdown = CancellationToken::new();
-    let config = HubConfig {
-        heartbeat: Duration::from_secs(60),
-        global_capacity: 64,
-        user_capacity: 8,
-        recent_capacity: 1_000,
-    };
-    let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
-        .await
-        .unwrap();
+    let other = Store::open(&running.url).await.unwrap();
     let mut feed = hub.open_feed(None, None).await.unwrap();
 
     let foreign = other.announce("from the other process").await.unwrap();
@@ -174,7 +181,5 @@ async fn commits_from_another_process_on_the_same_file_are_published_in_order_wi
     assert_eq!((foreign, own), (1, 2));
     assert_eq!(next_event(&mut feed).await, (1, None));
     assert_eq!(next_event(&mut feed).await, (2, None));
-
-    shutdown.cancel();
-    task.await.unwrap();
+    running.stop().await;
 }
