@@ -53,11 +53,15 @@ pub struct Committed {
 }
 
 impl Committed {
-    pub(super) fn push(&self, events: &[StoredEvent]) {
+    /// Hands over a commit's events (nothing to do for a commit that wrote none).
+    pub(super) fn push(&self, events: Vec<StoredEvent>) {
+        if events.is_empty() {
+            return;
+        }
         self.events
             .lock()
             .expect("commit hand-off poisoned")
-            .extend_from_slice(events);
+            .extend(events);
         self.signal.notify_one();
     }
 

@@ -152,6 +152,9 @@ impl Writer {
 fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Committed>) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut close = None;
+    // How busy the writer is: requests per transaction rise with load, commit time should not.
+    let batch_requests = metrics::histogram!("cyberhub_store_batch_requests");
+    let commit_seconds = metrics::histogram!("cyberhub_store_commit_seconds");
     while close.is_none() {
         match queue.recv() {
             Ok(Msg::Job(job)) => batch.push(job),
@@ -169,19 +172,11 @@ fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Committed>) 
             continue;
         }
         let started = std::time::Instant::now();
-        let outcome = run_batch(&conn, &mut batch);
-        // How busy the writer is: requests per transaction rise with load, commit time should not.
-        metrics::histogram!("cyberhub_store_batch_requests").record(batch.len() as f64);
-        metrics::histogram!("cyberhub_store_commit_seconds")
-            .record(started.elapsed().as_secs_f64());
-        if let Ok(events) = &outcome
-            && !events.is_empty()
-        {
-            committed.push(events);
-        }
-        let commit = outcome.as_ref().map(|_| ());
+        let commit = run_batch(&conn, &mut batch).map(|events| committed.push(events));
+        batch_requests.record(batch.len() as f64);
+        commit_seconds.record(started.elapsed().as_secs_f64());
         for job in batch.drain(..) {
-            job.finish(commit);
+            job.finish(commit.as_ref().map(|_| ()));
         }
     }
     drop(conn);
