@@ -308,7 +308,7 @@ async fn long_poll(
 async fn read_response<'a>(stream: &mut TcpStream, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
     let mut chunk = [0u8; 4096];
     loop {
-        if let Some(end) = find(buf, b"\r\n\r\n") {
+        if let Some(end) = memchr::memmem::find(buf, b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end]).ok()?;
             let length: usize = head
                 .lines()
@@ -328,10 +328,6 @@ async fn read_response<'a>(stream: &mut TcpStream, buf: &'a mut Vec<u8>) -> Opti
         let n = stream.read(&mut chunk).await.ok().filter(|n| *n > 0)?;
         buf.extend_from_slice(&chunk[..n]);
     }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    memchr::memmem::find(haystack, needle)
 }
 
 /// The `#SEQ#` marker in an event's data.

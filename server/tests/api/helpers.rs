@@ -216,6 +216,11 @@ impl TestApp {
             .await
     }
 
+    pub async fn sell(&self, token: &str, item_id: i64) -> Response {
+        self.post(&format!("/v1/me/inventory/{item_id}/sell"), Some(token))
+            .await
+    }
+
     pub async fn inventory(&self, token: &str) -> Vec<InventoryItem> {
         let res = self.get("/v1/me/inventory", Some(token)).await;
         assert_eq!(res.status(), StatusCode::OK);

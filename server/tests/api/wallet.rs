@@ -129,9 +129,7 @@ async fn selling_an_item_credits_its_value_and_removes_it() {
         .unwrap()
         .item;
 
-    let res = app
-        .post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&token))
-        .await;
+    let res = app.sell(&token, item.id).await;
     assert_eq!(res.status(), StatusCode::OK);
     let sold: SellResponse = res.json().await.unwrap();
     assert_eq!(
@@ -140,9 +138,7 @@ async fn selling_an_item_credits_its_value_and_removes_it() {
     );
     assert!(app.inventory(&token).await.is_empty());
 
-    let again = app
-        .post(&format!("/v1/me/inventory/{}/sell", item.id), Some(&token))
-        .await;
+    let again = app.sell(&token, item.id).await;
     assert_error(again, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(app.balance(&token).await, 700, "an item sells once");
 }
@@ -161,12 +157,7 @@ async fn nobody_sells_another_users_item() {
         .await
         .unwrap()
         .item;
-    let res = app
-        .post(
-            &format!("/v1/me/inventory/{}/sell", item.id),
-            Some(&bob_token),
-        )
-        .await;
+    let res = app.sell(&bob_token, item.id).await;
     assert_error(res, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(app.balance(&bob_token).await, 0);
     assert_eq!(app.inventory(&alice_token).await.len(), 1);
