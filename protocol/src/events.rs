@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use crate::{InventoryItem, Rarity};
+use crate::{ChatDeleted, ChatMessage, ChatMuted, InventoryItem, Rarity};
 
 /// Every event a client can receive, tagged by its wire name.
 #[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
@@ -28,6 +28,15 @@ pub enum ServerEvent {
     /// Per user: the inventory changed.
     #[serde(rename = "inventory:updated")]
     InventoryUpdated(InventoryUpdated),
+    /// Global: a chat message was sent.
+    #[serde(rename = "chat:message")]
+    ChatMessage(ChatMessage),
+    /// Global: a moderator deleted a chat message.
+    #[serde(rename = "chat:deleted")]
+    ChatDeleted(ChatDeleted),
+    /// Per user: a moderator muted (or unmuted) this user in the chat.
+    #[serde(rename = "chat:muted")]
+    ChatMuted(ChatMuted),
     /// Control: the first frame of every stream, sent at once.
     #[serde(rename = "ready")]
     Ready(Ready),
@@ -45,6 +54,9 @@ impl ServerEvent {
             ServerEvent::Announcement(_) => names::ANNOUNCEMENT,
             ServerEvent::BalanceUpdated(_) => names::BALANCE_UPDATED,
             ServerEvent::InventoryUpdated(_) => names::INVENTORY_UPDATED,
+            ServerEvent::ChatMessage(_) => names::CHAT_MESSAGE,
+            ServerEvent::ChatDeleted(_) => names::CHAT_DELETED,
+            ServerEvent::ChatMuted(_) => names::CHAT_MUTED,
             ServerEvent::Ready(_) => names::READY,
             ServerEvent::SyncRequired(_) => names::SYNC_REQUIRED,
         }
@@ -55,6 +67,7 @@ impl ServerEvent {
         match self {
             ServerEvent::BalanceUpdated(e) => Some(e.user_id),
             ServerEvent::InventoryUpdated(e) => Some(e.user_id),
+            ServerEvent::ChatMuted(e) => Some(e.user_id),
             _ => None,
         }
     }
@@ -67,6 +80,9 @@ impl ServerEvent {
             ServerEvent::Announcement(e) => to_json(e),
             ServerEvent::BalanceUpdated(e) => to_json(e),
             ServerEvent::InventoryUpdated(e) => to_json(e),
+            ServerEvent::ChatMessage(e) => to_json(e),
+            ServerEvent::ChatDeleted(e) => to_json(e),
+            ServerEvent::ChatMuted(e) => to_json(e),
             ServerEvent::Ready(e) => to_json(e),
             ServerEvent::SyncRequired(e) => to_json(e),
         }
@@ -91,6 +107,9 @@ pub mod names {
     pub const ANNOUNCEMENT: &str = "announcement";
     pub const BALANCE_UPDATED: &str = "balance:updated";
     pub const INVENTORY_UPDATED: &str = "inventory:updated";
+    pub const CHAT_MESSAGE: &str = "chat:message";
+    pub const CHAT_DELETED: &str = "chat:deleted";
+    pub const CHAT_MUTED: &str = "chat:muted";
     pub const READY: &str = "ready";
     pub const SYNC_REQUIRED: &str = "sync:required";
 }

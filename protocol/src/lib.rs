@@ -4,8 +4,10 @@
 //! types of the web SDK from them (`cargo test -p cyberhub-protocol` writes `sdk-ts/src/generated/`).
 //! Money is always an integer count of minor units (kopecks); timestamps are Unix milliseconds.
 
+mod chat;
 mod events;
 mod rest;
 
+pub use chat::*;
 pub use events::*;
 pub use rest::*;

@@ -190,6 +190,26 @@ pub struct SellResponse {
     pub balance: i64,
 }
 
+/// One line of the live drop feed as `GET /v1/drops` returns it: the `drop:new` event that announced
+/// it, with its event id (so a client merging history and live events counts each drop once) and time.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[ts(export)]
+pub struct RecentDrop {
+    /// The id of the `drop:new` event.
+    pub id: i64,
+    /// When it was won, Unix milliseconds.
+    pub at: i64,
+    #[serde(flatten)]
+    pub drop: crate::DropNew,
+}
+
+/// `GET /v1/drops?limit=N`: the newest drops first.
+#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[ts(export)]
+pub struct DropList {
+    pub drops: Vec<RecentDrop>,
+}
+
 /// `POST /v1/admin/users`.
 #[derive(Serialize, Deserialize, TS, Clone, Debug)]
 #[ts(export)]

@@ -2,6 +2,9 @@
 import type { Announcement } from "./Announcement.js";
 import type { BalanceUpdated } from "./BalanceUpdated.js";
 import type { CasesUpdated } from "./CasesUpdated.js";
+import type { ChatDeleted } from "./ChatDeleted.js";
+import type { ChatMessage } from "./ChatMessage.js";
+import type { ChatMuted } from "./ChatMuted.js";
 import type { DropNew } from "./DropNew.js";
 import type { InventoryUpdated } from "./InventoryUpdated.js";
 import type { Ready } from "./Ready.js";
@@ -14,4 +17,4 @@ export type EventEnvelope = {
 /**
  * The event's position in the outbox; pass the last one seen to resume.
  */
-id: number, } & ({ "event": "cases:updated", "data": CasesUpdated } | { "event": "drop:new", "data": DropNew } | { "event": "announcement", "data": Announcement } | { "event": "balance:updated", "data": BalanceUpdated } | { "event": "inventory:updated", "data": InventoryUpdated } | { "event": "ready", "data": Ready } | { "event": "sync:required", "data": SyncRequired });
+id: number, } & ({ "event": "cases:updated", "data": CasesUpdated } | { "event": "drop:new", "data": DropNew } | { "event": "announcement", "data": Announcement } | { "event": "balance:updated", "data": BalanceUpdated } | { "event": "inventory:updated", "data": InventoryUpdated } | { "event": "chat:message", "data": ChatMessage } | { "event": "chat:deleted", "data": ChatDeleted } | { "event": "chat:muted", "data": ChatMuted } | { "event": "ready", "data": Ready } | { "event": "sync:required", "data": SyncRequired });

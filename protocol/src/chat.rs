@@ -1,0 +1,81 @@
+//! The club chat: request and response bodies, and the payloads of the `chat:*` events.
+//!
+//! Members send with `POST /v1/chat/messages` and receive every message on the stream they already
+//! hold (SSE or long-poll), so the chat crosses the same proxies as everything else.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::Role;
+
+/// One chat message, as history returns it and as `chat:message` carries it.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[ts(export)]
+pub struct ChatMessage {
+    /// The message's own id (not an event id); history pages back with `before`.
+    pub id: i64,
+    pub user_id: i64,
+    pub username: String,
+    /// The sender's role when sending; admins' messages stand out in the room.
+    pub role: Role,
+    pub text: String,
+    pub sent_at: i64,
+}
+
+/// `chat:deleted`: a moderator removed a message; clients drop it from view.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[ts(export)]
+pub struct ChatDeleted {
+    pub id: i64,
+}
+
+/// `chat:muted`, to the muted user only: sending is refused until `muted_until`; `None` means a
+/// moderator lifted the mute.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[ts(export)]
+pub struct ChatMuted {
+    pub user_id: i64,
+    pub muted_until: Option<i64>,
+    pub reason: String,
+}
+
+/// `POST /v1/chat/messages`.
+#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[ts(export)]
+pub struct SendChatMessage {
+    /// Trimmed; 1 to 500 characters; no control characters but newline.
+    pub text: String,
+}
+
+/// The answer to a sent message (201).
+#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[ts(export)]
+pub struct ChatMessageResponse {
+    pub message: ChatMessage,
+}
+
+/// `GET /v1/chat/messages?before=ID&limit=N`: newest first, deleted messages left out.
+#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[ts(export)]
+pub struct ChatHistory {
+    pub messages: Vec<ChatMessage>,
+}
+
+/// `POST /v1/admin/users/{id}/mute`.
+#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[ts(export)]
+pub struct MuteRequest {
+    /// 1 to 43,200 (30 days); 0 lifts a mute.
+    pub minutes: i64,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Where a mute stands after a moderator's call.
+#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[ts(export)]
+pub struct MuteResponse {
+    pub user_id: i64,
+    /// `None` once lifted.
+    pub muted_until: Option<i64>,
+}
