@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::limits::RateRules;
+
 /// CyberHub realtime: the CyberHub API with a live event stream (SSE and long-poll).
 #[derive(Debug, Parser)]
 #[command(name = "cyberhub", version)]
@@ -193,6 +195,26 @@ pub struct Config {
     /// The largest request body accepted, in bytes.
     #[arg(long, env = "CYBERHUB_BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
     pub body_limit_bytes: usize,
+
+    /// A directory served at `/` (the club's live page, built by `npm run build` in web/); nothing is
+    /// served when it does not exist. API routes always win.
+    #[arg(
+        long,
+        env = "CYBERHUB_WEB_DIR",
+        default_value = "web/dist",
+        global = true
+    )]
+    pub web_dir: std::path::PathBuf,
+
+    /// Chat messages one user may send: comma-separated rules COUNT/PERIOD (a burst of COUNT,
+    /// refilled at COUNT per PERIOD), or `off`.
+    #[arg(
+        long,
+        env = "CYBERHUB_CHAT_RATE",
+        default_value = "5/10s,30/1m",
+        global = true
+    )]
+    pub chat_rate: RateRules,
 
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(

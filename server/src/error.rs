@@ -2,11 +2,19 @@
 //! answer carries `{"error":{"code":"...","message":"..."}}`.
 
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::header::RETRY_AFTER;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cyberhub_protocol::{ErrorBody, ErrorDetail};
 
-use crate::store::StoreError;
+use crate::limits::Refused;
+use crate::store::{StoreError, now_ms};
+
+/// A Unix-ms time as an HTTP date, for messages people read.
+fn http_date(ms: i64) -> String {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    httpdate::fmt_http_date(at)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -36,6 +44,12 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     Unavailable { code: &'static str, message: String },
+    /// Over a rate limit: 429 with `Retry-After`; nothing was done.
+    #[error("too many requests: try again in {} s", .0.retry_after_secs())]
+    RateLimited(Refused),
+    /// Muted in the chat until `until` (Unix ms): 403.
+    #[error("you are muted in the chat until {}: {reason}", http_date(*until))]
+    Muted { until: i64, reason: String },
     /// Anything else: logged here once, answered as an opaque 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -62,6 +76,8 @@ impl ApiError {
             ApiError::InsufficientFunds { .. } => (StatusCode::CONFLICT, "insufficient_funds"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Muted { .. } => (StatusCode::FORBIDDEN, "chat_muted"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -77,13 +93,27 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
+        let until = match &self {
+            ApiError::Muted { until, .. } => Some(*until),
+            ApiError::RateLimited(refused) => {
+                Some(now_ms() + refused.retry_after.as_millis() as i64)
+            }
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code: code.to_owned(),
                 message,
+                until,
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let ApiError::RateLimited(refused) = &self {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(refused.retry_after_secs()));
+        }
+        response
     }
 }
 
@@ -95,8 +125,15 @@ impl From<StoreError> for ApiError {
                 ApiError::InsufficientFunds { balance, needed }
             }
             StoreError::Conflict { code, message } => ApiError::Conflict { code, message },
+            StoreError::Muted { until, reason } => ApiError::Muted { until, reason },
             StoreError::Db(e) => ApiError::Internal(anyhow::anyhow!(e)),
         }
+    }
+}
+
+impl From<Refused> for ApiError {
+    fn from(refused: Refused) -> ApiError {
+        ApiError::RateLimited(refused)
     }
 }
 

@@ -19,6 +19,7 @@ pub mod demo;
 pub mod error;
 pub mod http;
 pub mod hub;
+pub mod limits;
 pub mod net;
 pub mod store;
 
@@ -32,6 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::hub::{Hub, HubConfig};
+use crate::limits::Limits;
 use crate::store::Store;
 
 /// A built server: state and background tasks, ready to serve on a listener.
@@ -54,16 +56,19 @@ impl App {
         };
         let (hub, hub_task) = Hub::start(store.clone(), hub_config, shutdown.clone()).await?;
         let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));
+        let limits = Arc::new(Limits::new(&config));
+        let trimmer = tokio::spawn(forget_idle_loop(limits.clone(), shutdown.clone()));
         let state = AppState {
             store,
             hub,
             config: Arc::new(config),
             shutdown,
             metrics: metrics_handle(),
+            limits,
         };
         Ok(App {
             state,
-            tasks: vec![hub_task, pruner],
+            tasks: vec![hub_task, pruner, trimmer],
         })
     }
 
@@ -92,6 +97,17 @@ async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
             .await
         {
             tracing::error!(error = %e, "retention run failed");
+        }
+    }
+}
+
+/// Keeps the rate limiters' memory to the clients active lately.
+async fn forget_idle_loop(limits: Arc<Limits>, shutdown: CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => limits.forget_idle(),
         }
     }
 }

@@ -3,4 +3,8 @@
 /**
  * A machine-readable `code` (stable, snake_case) and a human-readable `message`.
  */
-export type ErrorDetail = { code: string, message: string, };
+export type ErrorDetail = { code: string, message: string, 
+/**
+ * For a refusal that ends by itself (a chat mute, a rate limit): when it ends, Unix ms.
+ */
+until?: number, };

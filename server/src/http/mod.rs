@@ -3,12 +3,15 @@
 mod admin;
 mod auth;
 mod cases;
+mod chat;
+mod drops;
 pub mod extract;
 mod me;
 mod ops;
 pub mod sse;
 pub mod stream;
 pub mod validate;
+mod web;
 pub mod webhooks;
 
 pub use ops::record_request;
@@ -29,6 +32,7 @@ use tower_http::trace::TraceLayer;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
+use crate::limits::Limits;
 use crate::store::Store;
 
 /// Everything a handler needs; cheap to clone.
@@ -40,6 +44,7 @@ pub struct AppState {
     /// Cancelled when the server begins to shut down; streams end on it.
     pub shutdown: CancellationToken,
     pub metrics: PrometheusHandle,
+    pub limits: Arc<Limits>,
 }
 
 /// The whole application.
@@ -49,11 +54,13 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(me::router())
         .merge(cases::router())
+        .merge(chat::router())
+        .merge(drops::router())
         .merge(admin::router())
         .merge(webhooks::router())
         .merge(stream::router())
         .merge(ops::router())
-        .fallback(|| async { ApiError::NotFound("route") })
+        .fallback(web::service(&state.config))
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest {
                 status: axum::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -64,3 +64,24 @@ pub fn check_password(password: &str) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+/// A chat message's text, normalised: line breaks as `\n`, trimmed; then 1 to 500 characters
+/// (Unicode scalar values) with no control character but the newline.
+pub fn chat_text(raw: &str) -> Result<String, ApiError> {
+    let text = raw.replace("\r\n", "\n");
+    let text = text.trim();
+    let len = text.chars().count();
+    if !(1..=500).contains(&len) {
+        return Err(ApiError::invalid(
+            "invalid_length",
+            "text must be 1 to 500 characters long (after trimming)",
+        ));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(ApiError::invalid(
+            "invalid_characters",
+            "text must not contain control characters other than newlines",
+        ));
+    }
+    Ok(text.to_owned())
+}

@@ -8,6 +8,7 @@
 //! that wrote events the writer hands them to the hub (`Committed`), which fans them out.
 
 mod cases;
+mod chat;
 mod outbox;
 mod session_cache;
 mod users;
@@ -23,6 +24,7 @@ use sqlx::{ConnectOptions, Connection, SqlitePool};
 
 use writer::{WriteTx, Writer};
 
+pub use chat::DUPLICATE_WINDOW_MS;
 pub use outbox::{Committed, OutboxHead, StoredEvent};
 pub use users::SessionUser;
 
@@ -35,6 +37,9 @@ pub enum StoreError {
     InsufficientFunds { balance: i64, needed: i64 },
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The user may not post in the chat until `until` (Unix ms).
+    #[error("muted in the chat: {reason}")]
+    Muted { until: i64, reason: String },
     #[error("database: {0}")]
     Db(Box<dyn std::error::Error + Send + Sync>),
 }

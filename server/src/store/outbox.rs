@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use cyberhub_protocol::{Announcement, ServerEvent};
+use cyberhub_protocol::{Announcement, DropNew, RecentDrop, ServerEvent, names};
 use rusqlite::params;
 use tokio::sync::Notify;
 
@@ -112,6 +112,25 @@ impl Store {
         .fetch_all(&self.read)
         .await?;
         Ok(rows)
+    }
+
+    /// The newest `drop:new` events, newest first: the live feed's history. It reaches back as far
+    /// as retention keeps events.
+    pub async fn recent_drops(&self, limit: i64) -> Result<Vec<RecentDrop>, StoreError> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT id, created_at, data FROM events WHERE kind = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(names::DROP_NEW)
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|(id, at, data)| {
+                let drop: DropNew = serde_json::from_str(&data)
+                    .map_err(|e| StoreError::Db(format!("drop:new event {id}: {e}").into()))?;
+                Ok(RecentDrop { id, at, drop })
+            })
+            .collect()
     }
 
     /// Every event after `after` (all users), in id order: what the hub publishes.

@@ -260,6 +260,61 @@ impl TestApp {
             .await
     }
 
+    // ---- chat ----
+
+    pub async fn send_chat(&self, token: &str, text: &str) -> Response {
+        self.post_json(
+            "/v1/chat/messages",
+            Some(token),
+            &serde_json::json!({ "text": text }),
+        )
+        .await
+    }
+
+    /// Sends a message that must be accepted; returns it.
+    pub async fn chat(&self, token: &str, text: &str) -> ChatMessage {
+        let res = self.send_chat(token, text).await;
+        assert_eq!(res.status(), StatusCode::CREATED, "chat {text:?}");
+        res.json::<ChatMessageResponse>().await.unwrap().message
+    }
+
+    pub async fn chat_history(&self, query: &str) -> Vec<ChatMessage> {
+        let res = self.get(&format!("/v1/chat/messages?{query}"), None).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<ChatHistory>().await.unwrap().messages
+    }
+
+    pub async fn delete_chat(&self, id: i64) -> Response {
+        self.http
+            .delete(self.url(&format!("/v1/admin/chat/messages/{id}")))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn mute(&self, user_id: i64, minutes: i64, reason: &str) -> Response {
+        self.post_json(
+            &format!("/v1/admin/users/{user_id}/mute"),
+            Some(&self.admin_token),
+            &serde_json::json!({ "minutes": minutes, "reason": reason }),
+        )
+        .await
+    }
+
+    /// A connection of its own to the server's database file, for tests that must change what no
+    /// endpoint changes (the clock, in effect).
+    pub fn database(&self) -> rusqlite::Connection {
+        let path = self
+            .config
+            .database_url
+            .strip_prefix("sqlite://")
+            .expect("a sqlite URL");
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn
+    }
+
     pub async fn health(&self) -> Health {
         self.get("/health", None).await.json().await.unwrap()
     }
@@ -355,6 +410,16 @@ impl EventStream {
             .expect("an event within 5 s")
     }
 
+    /// The next frame named `event`, skipping others (failing the test after 5 s).
+    pub async fn next_named(&mut self, event: &str) -> Frame {
+        loop {
+            let frame = self.next().await;
+            if frame.event == event {
+                return frame;
+            }
+        }
+    }
+
     /// Reads `n` events (after the opening `ready`, which the caller takes first).
     pub async fn take(&mut self, n: usize) -> Vec<Frame> {
         let mut frames = Vec::with_capacity(n);
@@ -369,6 +434,15 @@ impl EventStream {
         if let Some(frame) = self.next_within(within).await {
             panic!("expected no more events, got {frame:?}");
         }
+    }
+
+    /// Reads until nothing arrives for `quiet`; returns the events seen.
+    pub async fn drain_until_quiet(&mut self, quiet: Duration) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        while let Some(frame) = self.next_within(quiet).await {
+            frames.push(frame);
+        }
+        frames
     }
 
     /// Reads until the stream ends (or 5 s pass); returns the events seen.

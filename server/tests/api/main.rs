@@ -4,6 +4,7 @@ mod helpers;
 
 mod auth;
 mod cases;
+mod chat;
 mod ops;
 mod stream;
 mod topup;

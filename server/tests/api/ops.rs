@@ -90,3 +90,61 @@ async fn a_graceful_stop_leaves_the_database_as_one_file() {
         "the write-ahead log was folded back and removed"
     );
 }
+
+#[tokio::test]
+async fn the_web_page_is_served_at_the_root_and_api_routes_keep_their_json_errors() {
+    let web = tempfile::tempdir().unwrap();
+    std::fs::write(
+        web.path().join("index.html"),
+        "<!doctype html><title>CyberHub</title>",
+    )
+    .unwrap();
+    let dir = web.path().to_owned();
+    let app = spawn_app_with(move |c| c.web_dir = dir).await;
+    let page = app.get("/", None).await;
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.text().await.unwrap().contains("CyberHub"));
+    assert_error(
+        app.get("/v1/nothing-here", None).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get("/missing.js", None).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.post("/index.html", None).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_error(
+        app.get("/../Cargo.toml", None).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    // The API is unchanged next to it.
+    assert_eq!(app.health().await.status, "ok");
+}
+
+#[tokio::test]
+async fn without_a_web_directory_the_root_is_a_json_404() {
+    let app = spawn_app_with(|c| c.web_dir = "/nonexistent/web/dist".into()).await;
+    assert_error(
+        app.get("/", None).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}

@@ -206,3 +206,41 @@ async fn admin_adjustments_never_take_a_balance_below_zero() {
     .await;
     assert_eq!(app.balance(&token).await, 0);
 }
+
+#[tokio::test]
+async fn the_drop_feed_history_lists_the_newest_drops_with_their_event_ids() {
+    let app = spawn_app().await;
+    let (alice, token) = app.new_user("alice").await;
+    app.fund(alice.id, 10_000).await;
+    let case = app.simple_case(1_000, 300).await;
+    let mut anon = app.stream(None, None).await;
+    assert_eq!(anon.next().await.event, "ready");
+    for _ in 0..3 {
+        assert_eq!(
+            app.open_case(&token, case.id).await.status(),
+            StatusCode::OK
+        );
+    }
+    let mut streamed_ids = Vec::new();
+    for _ in 0..3 {
+        streamed_ids.push(anon.next_named("drop:new").await.id.unwrap());
+    }
+    let res = app.get("/v1/drops?limit=2", None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let list: cyberhub_protocol::DropList = res.json().await.unwrap();
+    let ids: Vec<i64> = list.drops.iter().map(|d| d.id).collect();
+    assert_eq!(
+        ids,
+        [streamed_ids[2], streamed_ids[1]],
+        "newest first, ids as on the stream"
+    );
+    assert_eq!(list.drops[0].drop.username, "alice");
+    assert_eq!(list.drops[0].drop.case_id, case.id);
+    assert!(list.drops[0].at > 0);
+    let all: cyberhub_protocol::DropList = app.get("/v1/drops", None).await.json().await.unwrap();
+    assert_eq!(all.drops.len(), 3);
+    for query in ["limit=0", "limit=101", "limit=many"] {
+        let res = app.get(&format!("/v1/drops?{query}"), None).await;
+        assert!(res.status().is_client_error(), "{query}");
+    }
+}
