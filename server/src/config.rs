@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::http::client_ip::IpRange;
 use crate::limits::RateRules;
 
 /// CyberHub realtime: the CyberHub API with a live event stream (SSE and long-poll).
@@ -206,6 +207,53 @@ pub struct Config {
     )]
     pub web_dir: std::path::PathBuf,
 
+    /// Proxies whose `X-Forwarded-For` names the client (comma-separated addresses or CIDR ranges,
+    /// e.g. the nginx in front). Requests from anywhere else are keyed on their own address.
+    #[arg(
+        long,
+        env = "CYBERHUB_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpRange>,
+
+    /// Password checks running at once (each takes a core and 19 MiB for ~50 ms); 0: one per core.
+    #[arg(
+        long,
+        env = "CYBERHUB_PASSWORD_CONCURRENCY",
+        default_value_t = 0,
+        global = true
+    )]
+    pub password_concurrency: usize,
+
+    /// Logins that may wait for a password check; past that a login is answered 503 with
+    /// Retry-After at once.
+    #[arg(
+        long,
+        env = "CYBERHUB_PASSWORD_QUEUE",
+        default_value_t = 8,
+        global = true
+    )]
+    pub password_queue: usize,
+
+    /// Login attempts per client address (rules COUNT/PERIOD, comma-separated, or `off`).
+    #[arg(
+        long,
+        env = "CYBERHUB_LOGIN_RATE_IP",
+        default_value = "10/1m,100/1h",
+        global = true
+    )]
+    pub login_rate_ip: RateRules,
+
+    /// Login attempts per username, from anywhere.
+    #[arg(
+        long,
+        env = "CYBERHUB_LOGIN_RATE_USER",
+        default_value = "5/1m,30/1h",
+        global = true
+    )]
+    pub login_rate_user: RateRules,
+
     /// Chat messages one user may send: comma-separated rules COUNT/PERIOD (a burst of COUNT,
     /// refilled at COUNT per PERIOD), or `off`.
     #[arg(
@@ -234,6 +282,14 @@ impl Config {
 
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs.max(1))
+    }
+
+    /// How many password checks run at once: the setting, or one per core.
+    pub fn password_concurrency(&self) -> usize {
+        match self.password_concurrency {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
     }
 
     pub fn retention_max_age(&self) -> Duration {

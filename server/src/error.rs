@@ -47,6 +47,9 @@ pub enum ApiError {
     /// Over a rate limit: 429 with `Retry-After`; nothing was done.
     #[error("too many requests: try again in {} s", .0.retry_after_secs())]
     RateLimited(Refused),
+    /// Too much work waiting (password checks): 503 with `Retry-After`.
+    #[error("the server is busy: try again in a second")]
+    Busy,
     /// Muted in the chat until `until` (Unix ms): 403.
     #[error("you are muted in the chat until {}: {reason}", http_date(*until))]
     Muted { until: i64, reason: String },
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Muted { .. } => (StatusCode::FORBIDDEN, "chat_muted"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -108,10 +112,15 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, axum::Json(body)).into_response();
-        if let ApiError::RateLimited(refused) = &self {
+        let retry_after = match &self {
+            ApiError::RateLimited(refused) => Some(refused.retry_after_secs()),
+            ApiError::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
             response
                 .headers_mut()
-                .insert(RETRY_AFTER, HeaderValue::from(refused.retry_after_secs()));
+                .insert(RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -128,6 +137,12 @@ impl From<StoreError> for ApiError {
             StoreError::Muted { until, reason } => ApiError::Muted { until, reason },
             StoreError::Db(e) => ApiError::Internal(anyhow::anyhow!(e)),
         }
+    }
+}
+
+impl From<crate::auth::Busy> for ApiError {
+    fn from(_: crate::auth::Busy) -> ApiError {
+        ApiError::Busy
     }
 }
 

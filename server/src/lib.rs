@@ -30,6 +30,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::PasswordGate;
 use crate::config::Config;
 use crate::http::AppState;
 use crate::hub::{Hub, HubConfig};
@@ -57,6 +58,7 @@ impl App {
         let (hub, hub_task) = Hub::start(store.clone(), hub_config, shutdown.clone()).await?;
         let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));
         let limits = Arc::new(Limits::new(&config));
+        let passwords = PasswordGate::new(config.password_concurrency(), config.password_queue);
         let trimmer = tokio::spawn(forget_idle_loop(limits.clone(), shutdown.clone()));
         let state = AppState {
             store,
@@ -65,6 +67,7 @@ impl App {
             shutdown,
             metrics: metrics_handle(),
             limits,
+            passwords,
         };
         Ok(App {
             state,

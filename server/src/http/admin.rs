@@ -12,7 +12,6 @@ use cyberhub_protocol::{
 use super::AppState;
 use super::extract::{AdminUser, Json, Path};
 use super::validate::{MAX_MONEY, check_len, check_password, check_range, check_username};
-use crate::auth::hash_password;
 use crate::error::ApiError;
 
 pub fn router() -> Router<AppState> {
@@ -30,10 +29,7 @@ async fn create_user(
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     check_username(&req.username)?;
     check_password(&req.password)?;
-    let password = req.password;
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))??;
+    let hash = state.passwords.hash(req.password).await??;
     let user = state
         .store
         .create_user(&req.username, &hash, req.role)

@@ -9,9 +9,11 @@ use axum::routing::post;
 use cyberhub_protocol::{LoginRequest, LoginResponse};
 
 use super::AppState;
+use super::client_ip::ClientIp;
 use super::extract::{AuthUser, Json, SESSION_COOKIE};
-use crate::auth::{new_token, token_hash, verify_password};
+use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
+use crate::limits::username_key;
 use crate::store::now_ms;
 
 pub fn router() -> Router<AppState> {
@@ -22,18 +24,24 @@ pub fn router() -> Router<AppState> {
 
 /// Checks the password, opens a session and returns its token. The token is also set as an HttpOnly
 /// cookie limited to `/v1/events`, for a browser's native `EventSource`, which cannot send headers.
-#[tracing::instrument(skip_all, fields(username = %req.username))]
+///
+/// Attempts are limited per client address and per username before any hashing, and the check
+/// itself waits its turn at the password gate (503 when too many wait). Known and unknown names
+/// cost the same check.
+#[tracing::instrument(skip_all, fields(username = %req.username, client = %client.0))]
 async fn login(
     State(state): State<AppState>,
+    client: ClientIp,
     Json(req): Json<LoginRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
+    state.limits.login_ip.check(&client.0)?;
+    state
+        .limits
+        .login_user
+        .check(&username_key(&req.username))?;
     let found = state.store.user_with_password(&req.username).await?;
     let stored_hash = found.as_ref().map(|(_, hash)| hash.clone());
-    let password = req.password;
-    let ok =
-        tokio::task::spawn_blocking(move || verify_password(&password, stored_hash.as_deref()))
-            .await
-            .map_err(|e| ApiError::Internal(e.into()))?;
+    let ok = state.passwords.verify(req.password, stored_hash).await?;
     let Some((user, _)) = found.filter(|_| ok) else {
         return Err(ApiError::BadCredentials);
     };

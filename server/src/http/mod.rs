@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod cases;
 mod chat;
+pub mod client_ip;
 mod drops;
 pub mod extract;
 mod me;
@@ -29,6 +30,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::PasswordGate;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
@@ -45,6 +47,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     pub metrics: PrometheusHandle,
     pub limits: Arc<Limits>,
+    /// Every password hash and check goes through it.
+    pub passwords: PasswordGate,
 }
 
 /// The whole application.

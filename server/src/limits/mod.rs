@@ -5,10 +5,16 @@ pub mod rate;
 
 pub use rate::{RateLimit, RateRule, RateRules, Refused};
 
+use std::net::IpAddr;
+
 use crate::config::Config;
 
 /// Every rate limit of the server, built once from the configuration.
 pub struct Limits {
+    /// Login attempts per client address.
+    pub login_ip: RateLimit<IpAddr>,
+    /// Login attempts per username (lowercased, cut to 64 bytes: the key is the attacker's input).
+    pub login_user: RateLimit<String>,
     /// Chat messages per sender.
     pub chat_send: RateLimit<i64>,
 }
@@ -16,6 +22,8 @@ pub struct Limits {
 impl Limits {
     pub fn new(config: &Config) -> Limits {
         Limits {
+            login_ip: RateLimit::new("login_ip", &config.login_rate_ip),
+            login_user: RateLimit::new("login_user", &config.login_rate_user),
             chat_send: RateLimit::new("chat_send", &config.chat_rate),
         }
     }
@@ -23,6 +31,21 @@ impl Limits {
     /// Drops the state of keys that are idle again; run now and then so that memory follows the
     /// number of recently active clients, not of every client ever seen.
     pub fn forget_idle(&self) {
+        self.login_ip.forget_idle();
+        self.login_user.forget_idle();
         self.chat_send.forget_idle();
     }
+}
+
+/// The key a username is limited under: case-insensitive, and bounded in size.
+pub fn username_key(name: &str) -> String {
+    let mut key = name.trim().to_lowercase();
+    if key.len() > 64 {
+        let mut cut = 64;
+        while !key.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        key.truncate(cut);
+    }
+    key
 }

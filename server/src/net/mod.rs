@@ -28,8 +28,10 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::AsyncReadExt;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
 
 use crate::http::AppState;
+use crate::http::client_ip::PeerAddr;
 use crate::http::sse::SseSession;
 use rewind::Rewind;
 
@@ -270,6 +272,14 @@ fn new_request_id() -> String {
 
 /// Serves the connection with hyper and the axum router, replaying `head` first.
 async fn serve_hyper(stream: TcpStream, head: Bytes, state: AppState, router: Router) {
+    // Every request learns the connection's address (limits key on it).
+    let peer = stream.peer_addr().ok().map(PeerAddr);
+    let router = router.map_request(move |mut request: axum::extract::Request<_>| {
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
+        request
+    });
     let io = TokioIo::new(Rewind::new(head, stream));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder

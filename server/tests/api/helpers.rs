@@ -9,6 +9,7 @@ use cyberhub_server::App;
 use cyberhub_server::auth::hash_password;
 use cyberhub_server::config::Config;
 use cyberhub_server::http::webhooks::sign;
+use cyberhub_server::limits::RateRules;
 use futures_util::StreamExt;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
@@ -45,6 +46,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.topup_secret = Some(TOPUP_SECRET.into());
     config.shutdown_grace_secs = 5;
+    // Every test signs in from 127.0.0.1, many times over; the login limits have tests of their own
+    // (tests/abuse).
+    config.login_rate_ip = RateRules(Vec::new());
+    config.login_rate_user = RateRules(Vec::new());
     tweak(&mut config);
     let store = cyberhub_server::store::Store::open(&config.database_url)
         .await

@@ -1,0 +1,152 @@
+//! Who is asking: the address the connection comes from, or, when that is a trusted proxy, the
+//! client it names in `X-Forwarded-For`. Rate limits key on it; an untrusted peer cannot pick its
+//! own key by sending the header.
+
+use std::convert::Infallible;
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::str::FromStr;
+
+use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
+use axum::http::request::Parts;
+use ipnet::IpNet;
+
+use super::AppState;
+
+/// The socket address of the connection a request came on; the accept loop puts it in every
+/// request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// An address or a CIDR range, as `CYBERHUB_TRUSTED_PROXIES` lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpRange(pub IpNet);
+
+impl IpRange {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.contains(&canonical(ip))
+    }
+}
+
+impl FromStr for IpRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<IpRange, String> {
+        let s = s.trim();
+        s.parse::<IpNet>()
+            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
+            .map(IpRange)
+            .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR range"))
+    }
+}
+
+impl fmt::Display for IpRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The client's address for limits and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Infallible> {
+        // Requests that did not come through the accept loop (none in the server) count as one
+        // unknown client.
+        let peer = parts
+            .extensions
+            .get::<PeerAddr>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |p| p.0.ip());
+        Ok(ClientIp(client_ip(
+            peer,
+            &parts.headers,
+            &state.config.trusted_proxies,
+        )))
+    }
+}
+
+/// The peer itself, unless it is a trusted proxy: then the right-most address in
+/// `X-Forwarded-For` that is not one of the trusted proxies (the left part is the client's own
+/// say and can be forged).
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpRange]) -> IpAddr {
+    let peer = canonical(peer);
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|range| range.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in forwarded.into_iter().rev() {
+        match hop {
+            Some(ip) if is_trusted(ip) => client = ip,
+            Some(ip) => return ip,
+            // Garbage in the chain: trust nothing to its left.
+            None => return client,
+        }
+    }
+    client
+}
+
+/// IPv4 addresses seen through an IPv6 socket (`::ffff:a.b.c.d`) as plain IPv4.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(xff: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", xff.parse().unwrap());
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_header_counts_only_from_a_trusted_proxy() {
+        let trusted: Vec<IpRange> =
+            vec!["10.0.0.0/8".parse().unwrap(), "127.0.0.1".parse().unwrap()];
+        let forged = headers("1.2.3.4");
+        assert_eq!(
+            client_ip(ip("203.0.113.9"), &forged, &trusted),
+            ip("203.0.113.9")
+        );
+        assert_eq!(client_ip(ip("127.0.0.1"), &forged, &trusted), ip("1.2.3.4"));
+        // A client that prepends its own entry does not choose its address.
+        let chain = headers("6.6.6.6, 198.51.100.7, 10.1.2.3");
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &chain, &trusted),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &HeaderMap::new(), &trusted),
+            ip("10.0.0.1")
+        );
+        assert_eq!(
+            client_ip(ip("10.0.0.1"), &headers("nonsense, 10.0.0.9"), &trusted),
+            ip("10.0.0.9")
+        );
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), &forged, &trusted),
+            ip("1.2.3.4")
+        );
+        assert!("not an ip".parse::<IpRange>().is_err());
+    }
+}

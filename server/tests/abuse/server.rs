@@ -1,0 +1,104 @@
+//! The `cyberhub` binary as a child process: `serve --demo` on a free loopback port, with extra
+//! flags per test; killed when dropped.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Server {
+    pub addr: SocketAddr,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts `cyberhub serve --demo` with `args` added; returns once it listens.
+    pub fn start(args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("cyberhub.db").display());
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--database-url",
+                &db,
+            ])
+            .args(args)
+            .env("RUST_LOG", "info")
+            .env("CYBERHUB_LOG_FORMAT", "text")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the cyberhub binary starts");
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = stdout.lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .expect("the server prints that it listens")
+                .unwrap();
+            if let Some(rest) = line.split("addr=").nth(1) {
+                break rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        };
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            addr,
+            child,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// The server's resident memory, in bytes.
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap()
+            .trim()
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap();
+        kb * 1024
+    }
+
+    /// An HTTP client whose connections come from `source` (127.0.0.x: another client address).
+    pub fn client_from(&self, source: &str) -> reqwest::Client {
+        reqwest::Client::builder()
+            .local_address(Some(source.parse().unwrap()))
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap()
+    }
+
+    pub async fn login(
+        &self,
+        http: &reqwest::Client,
+        user: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        http.post(self.url("/v1/auth/login"))
+            .json(&serde_json::json!({ "username": user, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
