@@ -15,6 +15,13 @@ use tokio::process::{Child, Command};
 const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 /// A server the load clients can stream from and the bench can publish to.
+/// The per-client limits lifted for the bench (the attack workloads set their own).
+const LOAD_CLIENT_LIMITS: [(&str, &str); 3] = [
+    ("CYBERHUB_MAX_CONNECTIONS_PER_IP", "0"),
+    ("CYBERHUB_LOGIN_RATE_IP", "off"),
+    ("CYBERHUB_LOGIN_RATE_USER", "off"),
+];
+
 pub struct Target {
     pub kind: Kind,
     pub addr: SocketAddr,
@@ -183,6 +190,9 @@ impl Target {
                 .env("CYBERHUB_LISTEN", self.addr.to_string())
                 .env("DATABASE_URL", db_url)
                 .env("RUST_LOG", "warn")
+                // The load clients open thousands of streams from each of a few loopback
+                // addresses: the per-client abuse limits would (rightly) refuse them.
+                .envs(LOAD_CLIENT_LIMITS)
                 .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())

@@ -207,6 +207,44 @@ pub struct Config {
     )]
     pub web_dir: std::path::PathBuf,
 
+    /// Open connections (streams included) one client address may hold; 0: no per-address cap.
+    /// A trusted proxy is held to the total only.
+    #[arg(
+        long,
+        env = "CYBERHUB_MAX_CONNECTIONS_PER_IP",
+        default_value_t = 256,
+        global = true
+    )]
+    pub max_connections_per_ip: usize,
+
+    /// Open connections in all; 0: as many as the process's file limit allows, less a reserve for
+    /// the database and the runtime. More are refused at once (503) rather than failing `accept`.
+    #[arg(
+        long,
+        env = "CYBERHUB_MAX_CONNECTIONS",
+        default_value_t = 0,
+        global = true
+    )]
+    pub max_connections: usize,
+
+    /// Seconds a request may take to send its whole body; then 408.
+    #[arg(
+        long,
+        env = "CYBERHUB_BODY_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub body_timeout_secs: u64,
+
+    /// Seconds any request but the two stream endpoints may take in all; then 408.
+    #[arg(
+        long,
+        env = "CYBERHUB_REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+
     /// Proxies whose `X-Forwarded-For` names the client (comma-separated addresses or CIDR ranges,
     /// e.g. the nginx in front). Requests from anywhere else are keyed on their own address.
     #[arg(

@@ -74,7 +74,7 @@ impl FromRequestParts<AppState> for ClientIp {
 /// say and can be forged).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpRange]) -> IpAddr {
     let peer = canonical(peer);
-    let is_trusted = |ip: IpAddr| trusted.iter().any(|range| range.contains(ip));
+    let is_trusted = |ip: IpAddr| is_trusted_proxy(ip, trusted);
     if !is_trusted(peer) {
         return peer;
     }
@@ -95,6 +95,11 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpRange]) -> IpAd
         }
     }
     client
+}
+
+/// Whether `ip` is one of the trusted proxies.
+pub fn is_trusted_proxy(ip: IpAddr, trusted: &[IpRange]) -> bool {
+    trusted.iter().any(|range| range.contains(ip))
 }
 
 /// IPv4 addresses seen through an IPv6 socket (`::ffff:a.b.c.d`) as plain IPv4.

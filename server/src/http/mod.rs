@@ -5,6 +5,7 @@ mod auth;
 mod cases;
 mod chat;
 pub mod client_ip;
+mod deadline;
 mod drops;
 pub mod extract;
 mod me;
@@ -62,8 +63,13 @@ pub fn router(state: AppState) -> Router {
         .merge(drops::router())
         .merge(admin::router())
         .merge(webhooks::router())
-        .merge(stream::router())
         .merge(ops::router())
+        // Every route so far; the two stream endpoints, merged next, hold requests open on purpose.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            deadline::limit,
+        ))
+        .merge(stream::router())
         .fallback(web::service(&state.config))
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest {

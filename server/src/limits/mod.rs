@@ -1,8 +1,11 @@
 //! Abuse limits: how often a client may do something ([`rate`]), shared by every route that needs
-//! one, so that each limit is a line of configuration rather than code of its own.
+//! one, so that each limit is a line of configuration rather than code of its own; and how many
+//! connections a client, and the server, may hold open ([`conns`]).
 
+pub mod conns;
 pub mod rate;
 
+pub use conns::{Admitted, ConnectionLimits, Full};
 pub use rate::{RateLimit, RateRule, RateRules, Refused};
 
 use std::net::IpAddr;

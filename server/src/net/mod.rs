@@ -31,14 +31,20 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::http::AppState;
-use crate::http::client_ip::PeerAddr;
+use crate::http::client_ip::{PeerAddr, is_trusted_proxy};
 use crate::http::sse::SseSession;
+use crate::limits::conns::raise_file_limit;
+use crate::limits::{Admitted, ConnectionLimits};
 use rewind::Rewind;
 
 /// The largest request head read before giving the connection to hyper (which answers 431).
 const MAX_HEAD: usize = 16 * 1024;
 /// How long a new connection may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// File descriptors kept back from the connection cap for the database, the runtime and logs.
+const RESERVED_FILES: usize = 64;
+/// What a refused connection is told, written before its request is read.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: 5\r\nconnection: close\r\ncontent-length: 90\r\n\r\n{\"error\":{\"code\":\"too_many_connections\",\"message\":\"too many open connections; try later\"}}";
 
 /// Binds a listener with a deep accept queue, so a reconnect storm waits in the kernel instead of
 /// being refused.
@@ -58,11 +64,12 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
     let tracker = TaskTracker::new();
     let shutdown = state.shutdown.clone();
+    let connections = connection_limits(&state);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             _ = shutdown.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors, mostly: back off instead of spinning; open
                     // connections keep being served.
@@ -72,10 +79,20 @@ pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
                 }
             },
         };
+        let trusted = is_trusted_proxy(peer.ip(), &state.config.trusted_proxies);
+        let admitted = match connections.admit(peer.ip(), trusted) {
+            Ok(admitted) => admitted,
+            Err(_) => {
+                // Answered at once, without reading the request: whatever it is, there is no room.
+                let _ = stream.try_write(TOO_MANY_CONNECTIONS);
+                continue;
+            }
+        };
         // Frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
         tracker.spawn(connection(
             stream,
+            admitted,
             state.clone(),
             router.clone(),
             tracker.clone(),
@@ -92,17 +109,43 @@ pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
     }
 }
 
-async fn connection(stream: TcpStream, state: AppState, router: Router, tracker: TaskTracker) {
+/// The caps on open connections, from the settings and the file limit.
+fn connection_limits(state: &AppState) -> ConnectionLimits {
+    let files = raise_file_limit().saturating_sub(RESERVED_FILES).max(1);
+    let total = match state.config.max_connections {
+        0 => files,
+        n => n.min(files),
+    };
+    tracing::info!(
+        total,
+        per_address = state.config.max_connections_per_ip,
+        "connection caps"
+    );
+    ConnectionLimits::new(state.config.max_connections_per_ip, total)
+}
+
+async fn connection(
+    stream: TcpStream,
+    admitted: Admitted,
+    state: AppState,
+    router: Router,
+    tracker: TaskTracker,
+) {
     // A stream moves to a task of its own, sized for the stream alone; the steps that run once are
     // boxed (hyper's connection state alone is several times larger than a stream's).
     match Box::pin(accept_stream(stream, &state)).await {
         Accepted::Stream(stream, session, head) => {
-            tracker.spawn(sse_raw::serve(stream, session, head));
+            tracker.spawn(sse_raw::serve(stream, session, head, admitted));
         }
         Accepted::Poll(stream, head, request) => {
-            tracker.spawn(poll_raw::serve(stream, head, request, state, router));
+            tracker.spawn(poll_raw::serve(
+                stream, head, request, state, router, admitted,
+            ));
         }
-        Accepted::Other(stream, head) => Box::pin(serve_hyper(stream, head, state, router)).await,
+        Accepted::Other(stream, head) => {
+            Box::pin(serve_hyper(stream, head, state, router)).await;
+            drop(admitted);
+        }
         Accepted::Nothing => {}
     }
 }
@@ -284,7 +327,7 @@ async fn serve_hyper(stream: TcpStream, head: Bytes, state: AppState, router: Ro
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Some(Duration::from_secs(30)));
+        .header_read_timeout(Some(HEAD_TIMEOUT));
     let conn = builder.serve_connection(io, TowerToHyperService::new(router));
     tokio::pin!(conn);
     let result = tokio::select! {

@@ -13,6 +13,7 @@ use tokio::net::TcpStream;
 use super::{FastRequest, Route, fast_request, read_head, serve_hyper};
 use crate::http::AppState;
 use crate::http::stream::PollSession;
+use crate::limits::Admitted;
 
 /// How long a kept-alive connection may idle between two polls.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -24,6 +25,8 @@ pub async fn serve(
     mut request: FastRequest,
     state: AppState,
     router: Router,
+    // Held until the connection closes, also when hyper takes it over.
+    _admitted: Admitted,
 ) {
     loop {
         let rest = bytes.split_off(request.head_len.min(bytes.len()));

@@ -9,10 +9,16 @@ use tokio::net::TcpStream;
 use super::FastRequest;
 use crate::http::AppState;
 use crate::http::sse::{SSE_HEADERS, SseSession};
+use crate::limits::Admitted;
 
 /// Writes the response head and then every chunk the session yields, until the stream ends or the
 /// client goes away.
-pub async fn serve(mut stream: TcpStream, mut session: SseSession, head: ResponseHead) {
+pub async fn serve(
+    mut stream: TcpStream,
+    mut session: SseSession,
+    head: ResponseHead,
+    _admitted: Admitted,
+) {
     let chunked = head.chunked;
     if stream.write_all(&head.bytes).await.is_err() {
         return;

@@ -3,4 +3,5 @@
 
 mod server;
 
+mod connections;
 mod logins;
