@@ -89,7 +89,7 @@ export async function startServer(options = {}) {
     logPath,
     /** Starts the process (again) and waits until `/health` answers. */
     async start() {
-      if (child && child.exitCode === null) throw new Error('server already running');
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error('server already running');
       const log = openSync(logPath, 'a');
       child = spawn(CYBERHUB_BIN, args, { stdio: ['ignore', log, log], env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn' } });
       closeSync(log);

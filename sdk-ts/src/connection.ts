@@ -52,8 +52,6 @@ export interface Connection {
 
 /** The longest delay between SSE probes while on long-poll. */
 const MAX_PROBE_DELAY_MS = 5 * 60_000;
-/** Extra time a long-poll gets beyond its hold before the client gives up on it (a stalled proxy). */
-const POLL_DEADLINE_SLACK_MS = 10_000;
 
 interface SessionResult {
   outcome: SseOutcome;
@@ -168,13 +166,22 @@ export function startConnection(deps: ConnectionDeps): Connection {
       });
     };
 
+    // The first poll of a phase, and the first after a failure, asks for an immediate answer: it
+    // proves the path works (state `connected` at once rather than after a whole hold) and brings
+    // whatever is pending.
+    let confirmed = false;
+    deps.setState(trying(), 'poll');
     while (!polling.signal.aborted) {
       const request = new AbortController();
       const abortRequest = () => request.abort();
       polling.signal.addEventListener('abort', abortRequest, { once: true });
-      const deadline = setTimeout(abortRequest, deps.pollTimeoutSecs * 1000 + POLL_DEADLINE_SLACK_MS);
+      const hold = confirmed ? deps.pollTimeoutSecs : 0;
+      // A poll that does not answer within its hold plus the ready timeout went into a stalled
+      // connection: give up on it rather than wait for TCP to notice.
+      const deadline = setTimeout(abortRequest, hold * 1000 + deps.readyTimeoutMs);
       try {
-        const answer = await pollEvents(deps.http, deps.cursor(), deps.pollTimeoutSecs, request.signal);
+        const answer = await pollEvents(deps.http, deps.cursor(), hold, request.signal);
+        confirmed = true;
         if (!polling.signal.aborted) connected('poll');
         for (const event of answer.events) deps.deliver(event);
         if (!polledOnce) {
@@ -183,6 +190,7 @@ export function startConnection(deps: ConnectionDeps): Connection {
         }
       } catch {
         if (polling.signal.aborted) break;
+        confirmed = false;
         deps.setState(trying(), 'poll');
         await sleep(nextDelay(), polling.signal);
       } finally {
