@@ -227,6 +227,27 @@ pub struct Config {
     )]
     pub max_connections: usize,
 
+    /// The kernel send buffer of each connection, in bytes (the kernel doubles it for its
+    /// bookkeeping): what a client that stops reading can pin in kernel memory. 0: the kernel's
+    /// self-tuning default, which grows to megabytes.
+    #[arg(
+        long,
+        env = "CYBERHUB_SEND_BUFFER_BYTES",
+        default_value_t = 64 * 1024,
+        global = true
+    )]
+    pub send_buffer_bytes: usize,
+
+    /// Seconds a write to a client may make no progress before the connection is closed: a stream
+    /// whose reader stopped reading ends, and the client resumes later from its Last-Event-ID.
+    #[arg(
+        long,
+        env = "CYBERHUB_WRITE_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub write_timeout_secs: u64,
+
     /// Seconds a request may take to send its whole body; then 408.
     #[arg(
         long,
@@ -320,6 +341,10 @@ impl Config {
 
     pub fn heartbeat(&self) -> Duration {
         Duration::from_secs(self.heartbeat_secs.max(1))
+    }
+
+    pub fn write_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_timeout_secs.max(1))
     }
 
     /// How many password checks run at once: the setting, or one per core.

@@ -15,6 +15,7 @@
 mod poll_raw;
 mod rewind;
 mod sse_raw;
+mod write_deadline;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -36,6 +37,7 @@ use crate::http::sse::SseSession;
 use crate::limits::conns::raise_file_limit;
 use crate::limits::{Admitted, ConnectionLimits};
 use rewind::Rewind;
+use write_deadline::WriteDeadline;
 
 /// The largest request head read before giving the connection to hyper (which answers 431).
 const MAX_HEAD: usize = 16 * 1024;
@@ -90,6 +92,12 @@ pub async fn serve(listener: TcpListener, state: AppState, router: Router) {
         };
         // Frames are small and latency matters more than packet count.
         let _ = stream.set_nodelay(true);
+        if state.config.send_buffer_bytes > 0 {
+            // Bounds what a client that stops reading pins in kernel memory (otherwise the kernel
+            // grows the buffer to megabytes for it).
+            let _ = socket2::SockRef::from(&stream)
+                .set_send_buffer_size(state.config.send_buffer_bytes);
+        }
         tracker.spawn(connection(
             stream,
             admitted,
@@ -323,7 +331,10 @@ async fn serve_hyper(stream: TcpStream, head: Bytes, state: AppState, router: Ro
         }
         request
     });
-    let io = TokioIo::new(Rewind::new(head, stream));
+    let io = TokioIo::new(WriteDeadline::new(
+        Rewind::new(head, stream),
+        state.config.write_timeout(),
+    ));
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -60,7 +60,12 @@ pub async fn serve(
             status[..3].parse().unwrap_or(500),
             request.received.elapsed(),
         );
-        if stream.write_all(response.as_bytes()).await.is_err() || !keep_alive {
+        let written = tokio::time::timeout(
+            state.config.write_timeout(),
+            stream.write_all(response.as_bytes()),
+        )
+        .await;
+        if !matches!(written, Ok(Ok(()))) || !keep_alive {
             let _ = stream.shutdown().await;
             return;
         }

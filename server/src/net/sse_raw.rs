@@ -2,9 +2,11 @@
 //! and holds no buffer between writes.
 
 use std::io::IoSlice;
+use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
+use tokio::time::timeout;
 
 use super::FastRequest;
 use crate::http::AppState;
@@ -19,8 +21,11 @@ pub async fn serve(
     head: ResponseHead,
     _admitted: Admitted,
 ) {
-    let chunked = head.chunked;
-    if stream.write_all(&head.bytes).await.is_err() {
+    let (chunked, limit) = (head.chunked, head.write_timeout);
+    if !matches!(
+        timeout(limit, stream.write_all(&head.bytes)).await,
+        Ok(Ok(()))
+    ) {
         return;
     }
     drop(head);
@@ -35,7 +40,11 @@ pub async fn serve(
             }
         };
         let Some(chunk) = chunk else { break };
-        if write_chunk(&mut stream, &chunk, chunked).await.is_err() {
+        if write_chunk(&mut stream, &chunk, chunked, limit)
+            .await
+            .is_err()
+        {
+            // Gone, or not reading: the client resumes from its Last-Event-ID when it comes back.
             return;
         }
     }
@@ -47,8 +56,13 @@ pub async fn serve(
 }
 
 /// Writes one chunk (size line, the frames, CRLF) straight from the shared frame bytes: one
-/// vectored write, no copy, no allocation.
-async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], chunked: bool) -> std::io::Result<()> {
+/// vectored write, no copy, no allocation. Fails when a write makes no progress for `limit`.
+async fn write_chunk(
+    stream: &mut TcpStream,
+    chunk: &[u8],
+    chunked: bool,
+    limit: Duration,
+) -> std::io::Result<()> {
     let mut size_line = [0u8; 18];
     let size_len = if chunked {
         hex_line(chunk.len(), &mut size_line)
@@ -63,7 +77,12 @@ async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], chunked: bool) -> std
     ];
     let mut parts = &mut parts[..];
     while !parts.is_empty() {
-        let written = stream.write_vectored(parts).await?;
+        let written = timeout(limit, stream.write_vectored(parts))
+            .await
+            .map_err(|_| {
+                metrics::counter!("cyberhub_write_timeouts_total").increment(1);
+                std::io::Error::from(std::io::ErrorKind::TimedOut)
+            })??;
         if written == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
@@ -96,6 +115,7 @@ fn hex_line(mut n: usize, out: &mut [u8; 18]) -> usize {
 pub struct ResponseHead {
     bytes: Vec<u8>,
     chunked: bool,
+    write_timeout: Duration,
 }
 
 /// Builds the response head (and counts the request, as the metrics middleware does on the other
@@ -105,6 +125,7 @@ pub fn response_head(request: &FastRequest, state: &AppState) -> ResponseHead {
     ResponseHead {
         bytes: head_text(request, state).into_bytes(),
         chunked: !request.http10,
+        write_timeout: state.config.write_timeout(),
     }
 }
 

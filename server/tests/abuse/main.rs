@@ -5,3 +5,4 @@ mod server;
 
 mod connections;
 mod logins;
+mod slow_consumers;
