@@ -101,6 +101,11 @@ async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
         {
             tracing::error!(error = %e, "retention run failed");
         }
+        // Expired sessions go (their streams have already ended); revocation records are kept a
+        // day, long enough for every server on the database to have read them.
+        if let Err(e) = hub.store().prune_sessions(24 * 3600 * 1000).await {
+            tracing::error!(error = %e, "session cleanup failed");
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cyberhub_protocol::Role;
-use cyberhub_server::hub::{Feed, FeedItem, Hub, HubConfig};
+use cyberhub_server::hub::{Feed, FeedItem, Hub, HubConfig, Viewer};
 use cyberhub_server::store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -108,8 +108,11 @@ async fn lagging_feeds_catch_up(recent_capacity: usize) {
     let bob = running.user("bob").await;
 
     let mut anonymous = hub.open_feed(None, None).await.unwrap();
-    let mut alice_feed = hub.open_feed(Some(alice), None).await.unwrap();
-    let mut bob_feed = hub.open_feed(Some(bob), None).await.unwrap();
+    let mut alice_feed = hub
+        .open_feed(Some(Viewer::user(alice)), None)
+        .await
+        .unwrap();
+    let mut bob_feed = hub.open_feed(Some(Viewer::user(bob)), None).await.unwrap();
     for i in 0..60 {
         store.announce(&format!("global {i}")).await.unwrap();
         store.adjust_balance(alice, 1, "drip").await.unwrap();
@@ -149,7 +152,10 @@ async fn a_feed_whose_own_channel_overflowed_while_waiting_for_its_own_event_sti
     let running = start_hub(64, 2, 0).await;
     let (store, hub) = (&running.store, &running.hub);
     let alice = running.user("alice").await;
-    let mut feed = hub.open_feed(Some(alice), None).await.unwrap();
+    let mut feed = hub
+        .open_feed(Some(Viewer::user(alice)), None)
+        .await
+        .unwrap();
     for _ in 0..10 {
         store.adjust_balance(alice, 1, "drip").await.unwrap();
     }

@@ -59,15 +59,16 @@ async fn login(
     ))
 }
 
-/// Revokes the session of the presented bearer token and clears the cookie.
+/// Revokes the session of the presented bearer token, ends its open streams and long-polls, and
+/// clears the cookie.
 async fn logout(
     State(state): State<AppState>,
     caller: AuthUser,
 ) -> Result<impl IntoResponse, ApiError> {
-    state
-        .store
-        .delete_session(&token_hash(&caller.token))
-        .await?;
+    let hash = token_hash(&caller.token);
+    state.store.delete_session(&hash).await?;
+    // Streams opened with this token end now (on other servers, within a second).
+    state.hub.revoke_session(&hash);
     let cookie = session_cookie("", 0, state.config.cookie_secure);
     Ok((
         StatusCode::NO_CONTENT,

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::extract::stream_viewer;
 use crate::error::ApiError;
-use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport};
+use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport, Viewer};
 
 /// Frames already queued are merged into one write up to about this many bytes.
 const MERGE_LIMIT: usize = 64 * 1024;
@@ -67,8 +67,11 @@ impl SseSession {
             header_cursor.or(params.last_event_id.as_deref()),
             "Last-Event-ID",
         )?;
-        let user_id = viewer.map(|u| u.id);
-        let mut feed = state.hub.open_feed(user_id, resume).await?;
+        let user_id = viewer.as_ref().map(|u| u.id);
+        let mut feed = state
+            .hub
+            .open_feed(viewer.as_ref().map(Viewer::from), resume)
+            .await?;
         let guard = state.hub.client_guard(Transport::Sse);
 
         let config = &state.config;
@@ -141,6 +144,9 @@ impl SseSession {
         let first = self.held.take().expect("held above");
         let mut events = 0u64;
         let first = self.frame(first, &mut events);
+        if first.is_empty() {
+            return None;
+        }
         let mut merged: Option<BytesMut> = None;
         while !self.done && merged.as_ref().map_or(first.len(), |m| m.len()) < MERGE_LIMIT {
             let Some(item) = self.feed.try_next() else {
@@ -165,6 +171,12 @@ impl SseSession {
                 shared(&event)
             }
             FeedItem::Heartbeat => Bytes::from_static(b":\n\n"),
+            FeedItem::Revoked => {
+                // The session ended: no more events, and no retry hint. The client's reconnect
+                // is answered 401 and it knows to sign in again.
+                self.done = true;
+                Bytes::new()
+            }
             FeedItem::Shutdown => {
                 self.done = true;
                 // Spread the reconnects of a deploy over a window instead of one instant.
@@ -175,9 +187,10 @@ impl SseSession {
     }
 }
 
-/// Whether an item is an event addressed to the viewer alone.
+/// Whether an item is addressed to the viewer alone (an own event, or the end of their session).
 fn is_own(item: &FeedItem) -> bool {
     matches!(item, FeedItem::Event(event) if event.user_id.is_some())
+        || matches!(item, FeedItem::Revoked)
 }
 
 /// The delivery counter, looked up once: a labelled lookup per write would cost more than the write's

@@ -17,7 +17,7 @@ use super::AppState;
 use super::extract::stream_viewer;
 use super::sse::{SSE_HEADERS, SseSession, parse_cursor};
 use crate::error::ApiError;
-use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport};
+use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport, Viewer};
 
 /// At most this many events in one long-poll answer; the client polls again at once for more.
 const POLL_BATCH: usize = 500;
@@ -107,7 +107,10 @@ impl PollSession {
             })?,
         }
         .min(state.config.poll_max_timeout_secs);
-        let feed = state.hub.open_feed(viewer.map(|u| u.id), after).await?;
+        let feed = state
+            .hub
+            .open_feed(viewer.as_ref().map(Viewer::from), after)
+            .await?;
         let guard = state.hub.client_guard(Transport::LongPoll);
         Ok(PollSession {
             feed,
@@ -166,6 +169,8 @@ async fn collect(mut feed: Feed, wait: Duration) -> Result<(Vec<Arc<Encoded>>, i
             }
             FeedItem::Heartbeat => {}
             FeedItem::Shutdown => break,
+            // Signed out while waiting: nothing of theirs goes out any more.
+            FeedItem::Revoked => return Err(ApiError::Unauthenticated),
         }
     }
     let next = feed.cursor();

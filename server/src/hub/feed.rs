@@ -11,7 +11,7 @@ use std::sync::Arc;
 use cyberhub_protocol::{SyncReason, SyncRequired, names};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
-use super::{Encoded, Hub, HubMsg, PAGE, Subscription};
+use super::{Encoded, Hub, HubMsg, PAGE, Subscription, UserMsg, Viewer};
 use crate::store::StoreError;
 
 /// What a feed yields next.
@@ -25,12 +25,17 @@ pub enum FeedItem {
     Heartbeat,
     /// The server is shutting down: end the stream (the client resumes elsewhere or later).
     Shutdown,
+    /// The session the feed was opened with ended (logout, expiry, deleted): end the stream; the
+    /// client must sign in again.
+    Revoked,
 }
 
 /// A client's position in the stream. Not shared; each connection owns one.
 pub struct Feed {
     hub: Hub,
     viewer: Option<i64>,
+    /// The fingerprint of the session the feed was opened with.
+    session: Option<u64>,
     /// The id of the newest event this client has been given (or skipped as not theirs).
     cursor: i64,
     sub: Subscription,
@@ -49,21 +54,23 @@ enum Live {
     Heartbeat,
     Lagged,
     Shutdown,
+    Revoked,
 }
 
 impl Hub {
-    /// Opens a feed for `viewer` (a user id, or `None` for global events only). `resume` is the
-    /// client's last event id; without one the feed starts after the newest committed event.
+    /// Opens a feed for `viewer` (a signed-in user, or `None` for global events only). `resume` is
+    /// the client's last event id; without one the feed starts after the newest committed event.
     pub async fn open_feed(
         &self,
-        viewer: Option<i64>,
+        viewer: Option<Viewer>,
         resume: Option<i64>,
     ) -> Result<Feed, StoreError> {
         let sub = self.subscribe(viewer);
         let head = sub.head;
         let mut feed = Feed {
             hub: self.clone(),
-            viewer,
+            viewer: viewer.map(|v| v.user_id),
+            session: viewer.map(|v| v.session.fingerprint),
             cursor: head,
             sub,
             peek_global: None,
@@ -164,10 +171,18 @@ impl Feed {
         let Some(user) = self.sub.user.as_mut() else {
             return std::future::pending().await;
         };
-        match user.rx().recv().await {
-            Ok(event) => self.peek_user = Some(event),
-            Err(RecvError::Lagged(_)) => self.stashed = Some(Live::Lagged),
-            Err(RecvError::Closed) => self.stashed = Some(Live::Shutdown),
+        loop {
+            match user.rx().recv().await {
+                Ok(UserMsg::Event(event)) => self.peek_user = Some(event),
+                Ok(UserMsg::Revoked(session)) if Some(session) == self.session => {
+                    self.stashed = Some(Live::Revoked)
+                }
+                // Another of the user's sessions ended; not this feed's business.
+                Ok(UserMsg::Revoked(_)) => continue,
+                Err(RecvError::Lagged(_)) => self.stashed = Some(Live::Lagged),
+                Err(RecvError::Closed) => self.stashed = Some(Live::Shutdown),
+            }
+            return;
         }
     }
 
@@ -196,6 +211,11 @@ impl Feed {
                 Some(FeedItem::Event(event))
             }
             Live::Heartbeat => Some(FeedItem::Heartbeat),
+            Live::Revoked => Some(FeedItem::Revoked),
+            // A lagging feed may have missed its session's revocation on the overflowed channel.
+            Live::Lagged if self.session.is_some_and(|s| self.hub.is_revoked(s)) => {
+                Some(FeedItem::Revoked)
+            }
             Live::Lagged => {
                 // The channel overwrote events this feed had not taken: read them from the table.
                 metrics::counter!("cyberhub_feed_lagged_total").increment(1);
@@ -287,12 +307,16 @@ impl Feed {
                 Err(TryRecvError::Closed) => return Some(Live::Shutdown),
             }
         }
-        if self.peek_user.is_none()
+        while self.peek_user.is_none()
             && let Some(user) = self.sub.user.as_mut()
         {
             match user.rx().try_recv() {
-                Ok(event) => self.peek_user = Some(event),
-                Err(TryRecvError::Empty) => {}
+                Ok(UserMsg::Event(event)) => self.peek_user = Some(event),
+                Ok(UserMsg::Revoked(session)) if Some(session) == self.session => {
+                    return Some(Live::Revoked);
+                }
+                Ok(UserMsg::Revoked(_)) => continue,
+                Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Lagged(_)) => return Some(Live::Lagged),
                 Err(TryRecvError::Closed) => return Some(Live::Shutdown),
             }
@@ -319,10 +343,15 @@ impl Feed {
                 tokio::select! {
                     msg = global.recv() => msg,
                     event = user.rx().recv() => match event {
-                        Ok(event) => {
+                        Ok(UserMsg::Event(event)) => {
                             self.peek_user = Some(event);
                             return None;
                         }
+                        Ok(UserMsg::Revoked(session)) if Some(session) == self.session => {
+                            return Some(Live::Revoked);
+                        }
+                        // Another of the user's sessions: look again.
+                        Ok(UserMsg::Revoked(_)) => return None,
                         Err(RecvError::Lagged(_)) => return Some(Live::Lagged),
                         Err(RecvError::Closed) => return Some(Live::Shutdown),
                     },

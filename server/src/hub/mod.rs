@@ -12,6 +12,9 @@
 //!   events and nobody else's ever reach it. Heartbeats ride the global channel: one timer for all.
 //! - A feed that falls behind (its channel overflowed) catches up from the outbox table, so a slow
 //!   connection never blocks the others and never silently loses events.
+//! - Feeds opened with a session are registered by it; when the session ends (logout here, a
+//!   revocation the database recorded from any process, or expiry), its feeds are told on their
+//!   user's channel and end.
 
 mod feed;
 mod recent;
@@ -25,7 +28,7 @@ use bytes::Bytes;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Store, StoredEvent};
+use crate::store::{SessionKey, Store, StoredEvent, now_ms};
 
 pub use feed::{Feed, FeedItem};
 
@@ -69,6 +72,44 @@ impl Encoded {
             self.id, self.kind, self.data
         )
     }
+}
+
+/// Who a feed is for: a signed-in user and the session the feed was opened with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub session: SessionKey,
+}
+
+impl From<&crate::store::SessionUser> for Viewer {
+    fn from(user: &crate::store::SessionUser) -> Viewer {
+        Viewer {
+            user_id: user.id,
+            session: user.session,
+        }
+    }
+}
+
+impl Viewer {
+    /// A viewer with a session of its own that never expires (tools and tests that open feeds
+    /// without signing in).
+    pub fn user(user_id: i64) -> Viewer {
+        Viewer {
+            user_id,
+            session: SessionKey {
+                fingerprint: rand::random(),
+                expires_at: i64::MAX,
+            },
+        }
+    }
+}
+
+/// What travels on a user's channel.
+#[derive(Debug, Clone)]
+pub enum UserMsg {
+    Event(Arc<Encoded>),
+    /// The session with this fingerprint ended: its feeds end.
+    Revoked(u64),
 }
 
 /// What travels on the global channel.
@@ -160,6 +201,7 @@ impl Hub {
                 global,
                 state: Mutex::new(HubState {
                     users: HashMap::new(),
+                    sessions: HashMap::new(),
                     recent,
                 }),
                 head: AtomicI64::new(head.last_id.max(cursor)),
@@ -172,6 +214,11 @@ impl Hub {
         };
         let task = tokio::spawn(hub.clone().publish_loop(shutdown));
         Ok((hub, task))
+    }
+
+    /// The store the hub reads from.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
     }
 
     /// The newest event id published to feeds.
@@ -231,6 +278,65 @@ impl Hub {
         Ok(deleted)
     }
 
+    /// Ends the feeds opened with the session of `token_hash` (a logout); at once for feeds on this
+    /// server. Other servers learn it from the database's revocation record within a second.
+    pub fn revoke_session(&self, token_hash: &str) {
+        self.revoke(SessionKey::fingerprint_of(token_hash));
+    }
+
+    fn revoke(&self, fingerprint: u64) {
+        let mut state = self.inner.state.lock().expect("hub lock poisoned");
+        let Some(entry) = state.sessions.get_mut(&fingerprint) else {
+            return;
+        };
+        if entry.revoked {
+            return;
+        }
+        entry.revoked = true;
+        let user = entry.user_id;
+        metrics::counter!("cyberhub_sessions_revoked_total").increment(1);
+        if let Some(tx) = state.users.get(&user) {
+            let _ = tx.send(UserMsg::Revoked(fingerprint));
+        }
+    }
+
+    /// Whether the session with this fingerprint was revoked while feeds held it (a feed whose
+    /// channel overflowed may have missed the message).
+    fn is_revoked(&self, fingerprint: u64) -> bool {
+        let state = self.inner.state.lock().expect("hub lock poisoned");
+        state.sessions.get(&fingerprint).is_some_and(|s| s.revoked)
+    }
+
+    /// Revokes the sessions of open feeds that have expired.
+    fn end_expired_sessions(&self) {
+        let now = now_ms();
+        let expired: Vec<u64> = {
+            let state = self.inner.state.lock().expect("hub lock poisoned");
+            state
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.expires_at <= now && !s.revoked)
+                .map(|(fingerprint, _)| *fingerprint)
+                .collect()
+        };
+        for fingerprint in expired {
+            self.revoke(fingerprint);
+        }
+    }
+
+    /// Reads the revocations recorded since `cursor` (any process) and revokes them here.
+    async fn apply_revocations(&self, cursor: &mut i64) {
+        match self.inner.store.revocations_after(*cursor).await {
+            Ok(rows) => {
+                for (id, token_hash) in rows {
+                    *cursor = id;
+                    self.revoke_session(&token_hash);
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "hub could not read session revocations"),
+        }
+    }
+
     /// The id up to which events may have been pruned.
     pub fn pruned_through(&self) -> i64 {
         self.inner.pruned_through.load(Ordering::Acquire)
@@ -247,11 +353,15 @@ impl Hub {
         let mut fallback = tokio::time::interval(Duration::from_secs(1));
         fallback.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut cursor = self.head();
+        let mut revocations = inner.store.last_revocation().await.unwrap_or(0);
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = committed.wait() => {}
-                _ = fallback.tick() => {}
+                _ = fallback.tick() => {
+                    self.apply_revocations(&mut revocations).await;
+                    self.end_expired_sessions();
+                }
                 _ = heartbeat.tick() => {
                     let _ = inner.global.send(HubMsg::Heartbeat);
                     continue;
@@ -327,7 +437,7 @@ impl Hub {
                 None => drop(inner.global.send(HubMsg::Event(event))),
                 Some(user) => {
                     if let Some(tx) = state.users.get(&user) {
-                        let _ = tx.send(event);
+                        let _ = tx.send(UserMsg::Event(event));
                     }
                 }
             }
@@ -336,18 +446,31 @@ impl Hub {
 
     /// Subscribes to the global channel and, for a user, to theirs, and reads the head, atomically
     /// with respect to the publisher.
-    fn subscribe(&self, user: Option<i64>) -> Subscription {
+    fn subscribe(&self, viewer: Option<Viewer>) -> Subscription {
         let mut state = self.inner.state.lock().expect("hub lock poisoned");
         let global = self.inner.global.subscribe();
-        let user = user.map(|id| {
+        let user = viewer.map(|viewer| {
             let tx = state
                 .users
-                .entry(id)
+                .entry(viewer.user_id)
                 .or_insert_with(|| broadcast::channel(self.inner.config.user_capacity).0);
+            let rx = tx.subscribe();
+            let session =
+                state
+                    .sessions
+                    .entry(viewer.session.fingerprint)
+                    .or_insert(SessionEntry {
+                        user_id: viewer.user_id,
+                        expires_at: viewer.session.expires_at,
+                        feeds: 0,
+                        revoked: false,
+                    });
+            session.feeds += 1;
             UserReceiver {
                 hub: self.clone(),
-                user: id,
-                rx: Some(tx.subscribe()),
+                user: viewer.user_id,
+                session: viewer.session.fingerprint,
+                rx: Some(rx),
             }
         });
         Subscription {
@@ -361,9 +484,19 @@ impl Hub {
 /// What the publisher and subscribing feeds share under the hub lock.
 struct HubState {
     /// Per-user channels of users with at least one open feed.
-    users: HashMap<i64, broadcast::Sender<Arc<Encoded>>>,
+    users: HashMap<i64, broadcast::Sender<UserMsg>>,
+    /// The sessions open feeds were opened with, by fingerprint.
+    sessions: HashMap<u64, SessionEntry>,
     /// The newest published events, for replays without a database query.
     recent: recent::Recent,
+}
+
+/// A session that has open feeds.
+struct SessionEntry {
+    user_id: i64,
+    expires_at: i64,
+    feeds: u32,
+    revoked: bool,
 }
 
 /// A connection counted open; decrements on drop.
@@ -388,15 +521,17 @@ struct Subscription {
     head: i64,
 }
 
-/// A receiver on a user's channel; the channel is removed when its last receiver goes.
+/// A receiver on a user's channel, and the feed's registration under its session; the channel
+/// and the registration are removed when their last feed goes.
 struct UserReceiver {
     hub: Hub,
     user: i64,
-    rx: Option<broadcast::Receiver<Arc<Encoded>>>,
+    session: u64,
+    rx: Option<broadcast::Receiver<UserMsg>>,
 }
 
 impl UserReceiver {
-    fn rx(&mut self) -> &mut broadcast::Receiver<Arc<Encoded>> {
+    fn rx(&mut self) -> &mut broadcast::Receiver<UserMsg> {
         self.rx.as_mut().expect("present until drop")
     }
 }
@@ -411,6 +546,12 @@ impl Drop for UserReceiver {
             .is_some_and(|tx| tx.receiver_count() == 0)
         {
             state.users.remove(&self.user);
+        }
+        if let Some(entry) = state.sessions.get_mut(&self.session) {
+            entry.feeds -= 1;
+            if entry.feeds == 0 {
+                state.sessions.remove(&self.session);
+            }
         }
     }
 }

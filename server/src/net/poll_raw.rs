@@ -6,11 +6,14 @@
 use std::time::Duration;
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use bytes::Bytes;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::{FastRequest, Route, fast_request, read_head, serve_hyper};
+use crate::error::ApiError;
 use crate::http::AppState;
 use crate::http::stream::PollSession;
 use crate::limits::Admitted;
@@ -43,21 +46,16 @@ pub async fn serve(
             () = closed(&stream) => return,
         };
         let (status, body) = match answer {
-            Ok(body) => ("200 OK", body),
-            Err(e) => {
-                tracing::warn!(error = %e, "long-poll failed");
-                (
-                    "500 Internal Server Error",
-                    r#"{"error":{"code":"internal","message":"internal server error"}}"#.to_owned(),
-                )
-            }
+            Ok(body) => (StatusCode::OK, body),
+            // The same answer axum would give (a revoked session's 401, a database failure's 500).
+            Err(e) => error_answer(e).await,
         };
-        let keep_alive = keep_alive && status.starts_with("200") && !state.shutdown.is_cancelled();
+        let keep_alive = keep_alive && status == StatusCode::OK && !state.shutdown.is_cancelled();
         let response = response(status, &body, keep_alive, &request, &state);
         crate::http::record_request(
             "GET",
             "/v1/events/poll",
-            status[..3].parse().unwrap_or(500),
+            status.as_u16(),
             request.received.elapsed(),
         );
         let written = tokio::time::timeout(
@@ -81,6 +79,16 @@ pub async fn serve(
     }
 }
 
+/// The status and JSON body of an error, as the axum route answers it.
+async fn error_answer(err: ApiError) -> (StatusCode, String) {
+    let response = err.into_response();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
 fn asks_to_close(request: &FastRequest) -> bool {
     request
         .headers
@@ -91,7 +99,7 @@ fn asks_to_close(request: &FastRequest) -> bool {
 
 /// A complete response, with the headers the axum route's answer carries.
 fn response(
-    status: &str,
+    status: StatusCode,
     body: &str,
     keep_alive: bool,
     request: &FastRequest,
@@ -99,7 +107,9 @@ fn response(
 ) -> String {
     let mut out = String::with_capacity(320 + body.len());
     out.push_str(&format!(
-        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncache-control: no-store\r\n"
+        "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncache-control: no-store\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
     ));
     super::common_headers(&mut out, request, state);
     out.push_str(&format!("content-length: {}\r\n", body.len()));

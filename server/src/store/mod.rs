@@ -26,7 +26,7 @@ use writer::{WriteTx, Writer};
 
 pub use chat::DUPLICATE_WINDOW_MS;
 pub use outbox::{Committed, OutboxHead, StoredEvent};
-pub use users::SessionUser;
+pub use users::{SessionKey, SessionUser};
 
 /// Outcomes of store operations that a client can see; everything else is a database failure.
 #[derive(Debug, thiserror::Error)]

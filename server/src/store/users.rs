@@ -27,12 +27,33 @@ impl From<UserRow> for User {
     }
 }
 
-/// The user behind a valid session token.
+/// The user behind a valid session token, and the session itself.
 #[derive(Debug, Clone)]
 pub struct SessionUser {
     pub id: i64,
     pub username: String,
     pub role: Role,
+    /// The session: a revocation of it ends the streams opened with it.
+    pub session: SessionKey,
+}
+
+/// A session as streams know it: short enough to keep per stream, and its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionKey {
+    /// The first 64 bits of the token's SHA-256 (see [`SessionKey::fingerprint_of`]).
+    pub fingerprint: u64,
+    /// When it expires, Unix ms.
+    pub expires_at: i64,
+}
+
+impl SessionKey {
+    /// The fingerprint of a stored token hash (hex SHA-256).
+    pub fn fingerprint_of(token_hash: &str) -> u64 {
+        token_hash
+            .get(..16)
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .unwrap_or(0)
+    }
 }
 
 impl Store {
@@ -152,6 +173,10 @@ impl Store {
                 id,
                 username,
                 role: Role::parse(&role).unwrap_or(Role::User),
+                session: SessionKey {
+                    fingerprint: SessionKey::fingerprint_of(token_hash),
+                    expires_at,
+                },
             };
             let left = Duration::from_millis((expires_at - now).max(0) as u64);
             self.sessions.put(token_hash, user.clone(), left);
@@ -159,7 +184,8 @@ impl Store {
         }))
     }
 
-    /// Revokes a session (logout).
+    /// Revokes a session (logout). The database records the revocation (a trigger), so every server
+    /// on this database ends the session's streams.
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         self.sessions.remove(token_hash);
         let token_hash = token_hash.to_owned();
@@ -167,6 +193,47 @@ impl Store {
             tx.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
                 .execute([token_hash])?;
             Ok(())
+        })
+        .await
+    }
+}
+
+impl Store {
+    /// Sessions revoked after the revocation `after` (logouts, expiry cleanup, deleted users, any
+    /// process): `(revocation id, token hash)` in order. Each is also forgotten by this process's
+    /// session cache.
+    pub async fn revocations_after(&self, after: i64) -> Result<Vec<(i64, String)>, StoreError> {
+        let rows: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT id, token_hash FROM session_revocations WHERE id > $1 ORDER BY id LIMIT 1000",
+        )
+        .bind(after)
+        .fetch_all(&self.read)
+        .await?;
+        for (_, token_hash) in &rows {
+            self.sessions.remove(token_hash);
+        }
+        Ok(rows)
+    }
+
+    /// The newest revocation id (where a starting hub begins to watch).
+    pub async fn last_revocation(&self) -> Result<i64, StoreError> {
+        let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM session_revocations")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(id.unwrap_or(0))
+    }
+
+    /// Deletes expired sessions, and revocation records older than `keep_ms` (each server has read
+    /// them long before). Returns how many sessions went.
+    pub async fn prune_sessions(&self, keep_ms: i64) -> Result<u64, StoreError> {
+        self.write(move |tx| {
+            let now = now_ms();
+            let expired = tx
+                .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+                .execute([now])?;
+            tx.prepare_cached("DELETE FROM session_revocations WHERE revoked_at < ?1")?
+                .execute([now - keep_ms])?;
+            Ok(expired as u64)
         })
         .await
     }

@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -215,4 +217,124 @@ async fn admins_create_users_with_valid_names_and_passwords_only() {
     assert_eq!(ok.status(), StatusCode::CREATED);
     let bob = app.login("bob", PASSWORD).await;
     assert_eq!(app.me(&bob).await.role, cyberhub_protocol::Role::Admin);
+}
+
+/// Reads `stream` until it ends; fails if it is still open after `within`. Returns what it carried.
+async fn assert_ends_within(stream: &mut EventStream, within: Duration) -> Vec<Frame> {
+    let deadline = tokio::time::Instant::now() + within;
+    let mut frames = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        assert!(!left.is_zero(), "the stream is still open after {within:?}");
+        match stream.next_within(left).await {
+            Some(frame) => frames.push(frame),
+            None => return frames,
+        }
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_tokens_streams_and_polls_at_once_and_no_other_session() {
+    let app = spawn_app().await;
+    let (alice, token) = app.new_user("alice").await;
+    let other_session = app.login("alice", PASSWORD).await;
+    let head = app.health().await.last_event_id;
+
+    let mut bearer = app.stream(Some(&token), None).await;
+    let cookie_res = app
+        .streams
+        .get(app.url("/v1/events"))
+        .header("cookie", format!("cyberhub_session={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cookie_res.status(), StatusCode::OK);
+    let mut cookie = EventStream::from_response(cookie_res);
+    let mut other = app.stream(Some(&other_session), None).await;
+    for stream in [&mut bearer, &mut cookie, &mut other] {
+        assert_eq!(stream.next().await.event, "ready");
+    }
+    let poll = {
+        let (http, url, token) = (
+            app.streams.clone(),
+            app.url(&format!("/v1/events/poll?after={head}&timeout=30")),
+            token.clone(),
+        );
+        tokio::spawn(async move { http.get(url).bearer_auth(token).send().await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    assert_eq!(
+        app.post("/v1/auth/logout", Some(&token)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // The private balance event after the logout reaches nobody on that token.
+    app.fund(alice.id, 500).await;
+    for stream in [&mut bearer, &mut cookie] {
+        let after = assert_ends_within(stream, Duration::from_secs(1)).await;
+        assert!(
+            after.iter().all(|f| f.event != "balance:updated"),
+            "{after:?}"
+        );
+    }
+    let polled = tokio::time::timeout(Duration::from_secs(1), poll)
+        .await
+        .expect("the waiting poll is answered at once")
+        .unwrap();
+    assert_error(polled, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+    // Alice's other session goes on, and sees her balance move.
+    assert_eq!(other.next_named("balance:updated").await.data["delta"], 500);
+    // And the revoked token cannot open a stream again.
+    let again = app
+        .streams
+        .get(app.url("/v1/events"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_error(again, StatusCode::UNAUTHORIZED, "unauthenticated").await;
+}
+
+#[tokio::test]
+async fn a_session_that_expires_ends_its_stream() {
+    let app = spawn_app_with(|c| c.session_ttl_secs = 2).await;
+    let (_, token) = app.new_user("alice").await;
+    let mut stream = app.stream(Some(&token), None).await;
+    assert_eq!(stream.next().await.event, "ready");
+    // Expiry at 2 s, noticed within a second after.
+    assert_ends_within(&mut stream, Duration::from_secs(4)).await;
+    assert_error(
+        app.get("/v1/me", Some(&token)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn sessions_deleted_in_the_database_end_their_streams_within_a_second() {
+    let app = spawn_app().await;
+    let (alice, alice_token) = app.new_user("alice").await;
+    let (_, bob_token) = app.new_user("bob").await;
+    let mut alice_stream = app.stream(Some(&alice_token), None).await;
+    let mut bob_stream = app.stream(Some(&bob_token), None).await;
+    assert_eq!(alice_stream.next().await.event, "ready");
+    assert_eq!(bob_stream.next().await.event, "ready");
+
+    // An operator deletes a user (their sessions go with them), as another process would.
+    let db = app.database();
+    db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    db.execute("DELETE FROM users WHERE id = ?1", [alice.id])
+        .unwrap();
+    assert_ends_within(&mut alice_stream, Duration::from_secs(2)).await;
+
+    // Deleting a session row alone does the same.
+    db.execute("DELETE FROM sessions", []).unwrap();
+    assert_ends_within(&mut bob_stream, Duration::from_secs(2)).await;
+    assert_error(
+        app.get("/v1/me", Some(&bob_token)).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
 }
