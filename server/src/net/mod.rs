@@ -39,8 +39,11 @@ use crate::limits::{Admitted, ConnectionLimits};
 use rewind::Rewind;
 use write_deadline::WriteDeadline;
 
-/// The largest request head read before giving the connection to hyper (which answers 431).
+/// The largest request head, on either path: the fast path hands a longer one to hyper, whose read
+/// buffer is capped at the same size, so it answers 431.
 const MAX_HEAD: usize = 16 * 1024;
+/// hyper's limit on the number of headers; a head with more is hyper's to refuse.
+const MAX_HEADERS: usize = 100;
 /// How long a new connection may take to send its request head.
 const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// File descriptors kept back from the connection cap for the database, the runtime and logs.
@@ -192,28 +195,32 @@ async fn accept_stream(mut stream: TcpStream, state: &AppState) -> Accepted {
     Accepted::Other(stream, Bytes::from(head))
 }
 
-/// Reads until `buf` holds a complete request head (or `MAX_HEAD` bytes, or EOF); returns it, with
-/// whatever followed the head.
+/// Reads until `buf` holds a complete request head by httparse's own judgement (the parser hyper
+/// uses, so bare-LF line endings count as they do there), or one it cannot parse, or `MAX_HEAD`
+/// bytes, or EOF; returns it, with whatever followed the head. Whatever is not a complete head the
+/// fast path serves goes to hyper, which answers it (400, 431) as it answers any other.
 async fn read_head(stream: &mut TcpStream, mut buf: Vec<u8>) -> std::io::Result<Vec<u8>> {
-    if buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        return Ok(buf);
-    }
     buf.reserve(1024);
     loop {
+        if !buf.is_empty() && !matches!(parse_head(&buf), Ok(httparse::Status::Partial)) {
+            return Ok(buf);
+        }
         if buf.len() >= MAX_HEAD {
             return Ok(buf);
         }
         if buf.capacity() == buf.len() {
             buf.reserve(buf.len().min(MAX_HEAD - buf.len()));
         }
-        let scan_from = buf.len().saturating_sub(3);
         if stream.read_buf(&mut buf).await? == 0 {
             return Ok(buf);
         }
-        if buf[scan_from..].windows(4).any(|w| w == b"\r\n\r\n") {
-            return Ok(buf);
-        }
     }
+}
+
+/// httparse with hyper's settings: its default parser configuration.
+fn parse_head(head: &[u8]) -> httparse::Result<usize> {
+    let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    httparse::Request::new(&mut parsed).parse(head)
 }
 
 /// The two endpoints the fast path serves.
@@ -230,18 +237,20 @@ struct FastRequest {
     route: Route,
     headers: HeaderMap,
     uri: Uri,
-    /// HTTP/1.0: a close-delimited SSE body, and no keep-alive.
-    http10: bool,
     /// The length of the head in the bytes read; anything after it is the next request.
     head_len: usize,
     /// When the head was complete, for the request-latency metric.
     received: Instant,
 }
 
-/// Parses `head`; `Some` only for a plain `GET` of one of the two stream endpoints, without a body or
-/// an upgrade.
+/// Parses `head`; `Some` only for what the fast path serves: a complete HTTP/1.1 `GET` of one of
+/// the two stream endpoints, without a body (no `Content-Length` or `Transfer-Encoding` at all), an
+/// expectation or an upgrade, whose every header hyper would also accept. Everything else goes to
+/// hyper, so the two paths cannot disagree on what a request is: a head that both could read is
+/// read the same way, and anything odd (conflicting lengths, HTTP/1.0, a malformed line) is hyper's
+/// alone to answer.
 fn fast_request(head: &[u8]) -> Option<FastRequest> {
-    let mut parsed = [httparse::EMPTY_HEADER; 64];
+    let mut parsed = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut parsed);
     let Ok(httparse::Status::Complete(head_len)) = request.parse(head) else {
         return None;
@@ -252,7 +261,7 @@ fn fast_request(head: &[u8]) -> Option<FastRequest> {
         Some("/v1/events/poll") => Route::Poll,
         _ => return None,
     };
-    if request.method? != "GET" {
+    if request.method? != "GET" || request.version? != 1 {
         return None;
     }
     let mut headers = HeaderMap::with_capacity(request.headers.len());
@@ -261,18 +270,14 @@ fn fast_request(head: &[u8]) -> Option<FastRequest> {
         let value = HeaderValue::from_bytes(header.value).ok()?;
         headers.append(name, value);
     }
-    let has_body = headers.contains_key("transfer-encoding")
-        || headers
-            .get("content-length")
-            .is_some_and(|v| v.as_bytes() != b"0");
-    if has_body || headers.contains_key("upgrade") || headers.contains_key("expect") {
+    let declined = ["content-length", "transfer-encoding", "expect", "upgrade"];
+    if declined.iter().any(|name| headers.contains_key(*name)) {
         return None;
     }
     Some(FastRequest {
         route,
         headers,
         uri: path.parse().ok()?,
-        http10: request.version? == 0,
         head_len,
         received: Instant::now(),
     })
@@ -338,7 +343,8 @@ async fn serve_hyper(stream: TcpStream, head: Bytes, state: AppState, router: Ro
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(Some(HEAD_TIMEOUT));
+        .header_read_timeout(Some(HEAD_TIMEOUT))
+        .max_buf_size(MAX_HEAD);
     let conn = builder.serve_connection(io, TowerToHyperService::new(router));
     tokio::pin!(conn);
     let result = tokio::select! {

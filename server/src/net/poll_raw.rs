@@ -39,7 +39,7 @@ pub async fn serve(
             bytes.extend_from_slice(&rest);
             return Box::pin(serve_hyper(stream, Bytes::from(bytes), state, router)).await;
         };
-        let keep_alive = !request.http10 && !asks_to_close(&request);
+        let keep_alive = !asks_to_close(&request);
         let answer = tokio::select! {
             answer = Box::pin(session.answer()) => answer,
             // The client left while the poll waited: nothing to answer.

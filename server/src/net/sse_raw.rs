@@ -21,7 +21,7 @@ pub async fn serve(
     head: ResponseHead,
     _admitted: Admitted,
 ) {
-    let (chunked, limit) = (head.chunked, head.write_timeout);
+    let limit = head.write_timeout;
     if !matches!(
         timeout(limit, stream.write_all(&head.bytes)).await,
         Ok(Ok(()))
@@ -40,36 +40,22 @@ pub async fn serve(
             }
         };
         let Some(chunk) = chunk else { break };
-        if write_chunk(&mut stream, &chunk, chunked, limit)
-            .await
-            .is_err()
-        {
+        if write_chunk(&mut stream, &chunk, limit).await.is_err() {
             // Gone, or not reading: the client resumes from its Last-Event-ID when it comes back.
             return;
         }
     }
-    if chunked {
-        // The terminating chunk, so the client sees a complete response rather than a cut one.
-        let _ = stream.write_all(b"0\r\n\r\n").await;
-    }
+    // The terminating chunk, so the client sees a complete response rather than a cut one.
+    let _ = timeout(limit, stream.write_all(b"0\r\n\r\n")).await;
     let _ = stream.shutdown().await;
 }
 
 /// Writes one chunk (size line, the frames, CRLF) straight from the shared frame bytes: one
 /// vectored write, no copy, no allocation. Fails when a write makes no progress for `limit`.
-async fn write_chunk(
-    stream: &mut TcpStream,
-    chunk: &[u8],
-    chunked: bool,
-    limit: Duration,
-) -> std::io::Result<()> {
+async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], limit: Duration) -> std::io::Result<()> {
     let mut size_line = [0u8; 18];
-    let size_len = if chunked {
-        hex_line(chunk.len(), &mut size_line)
-    } else {
-        0
-    };
-    let trailer: &[u8] = if chunked { b"\r\n" } else { b"" };
+    let size_len = hex_line(chunk.len(), &mut size_line);
+    let trailer: &[u8] = b"\r\n";
     let mut parts = [
         IoSlice::new(&size_line[..size_len]),
         IoSlice::new(chunk),
@@ -114,7 +100,6 @@ fn hex_line(mut n: usize, out: &mut [u8; 18]) -> usize {
 /// The response head, prepared before the request is dropped.
 pub struct ResponseHead {
     bytes: Vec<u8>,
-    chunked: bool,
     write_timeout: Duration,
 }
 
@@ -124,7 +109,6 @@ pub fn response_head(request: &FastRequest, state: &AppState) -> ResponseHead {
     crate::http::record_request("GET", "/v1/events", 200, request.received.elapsed());
     ResponseHead {
         bytes: head_text(request, state).into_bytes(),
-        chunked: !request.http10,
         write_timeout: state.config.write_timeout(),
     }
 }
@@ -136,11 +120,7 @@ fn head_text(request: &FastRequest, state: &AppState) -> String {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
     super::common_headers(&mut head, request, state);
-    head.push_str(if request.http10 {
-        "connection: close\r\n\r\n"
-    } else {
-        "transfer-encoding: chunked\r\n\r\n"
-    });
+    head.push_str("transfer-encoding: chunked\r\n\r\n");
     head
 }
 

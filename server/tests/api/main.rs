@@ -6,6 +6,7 @@ mod auth;
 mod cases;
 mod chat;
 mod ops;
+mod parsing;
 mod stream;
 mod topup;
 mod wallet;
