@@ -241,6 +241,9 @@ pub enum SyncReason {
     Expired,
     /// The client's cursor is ahead of the newest event (the database was replaced).
     Ahead,
+    /// The client's cursor is further behind than one replay may reach
+    /// (`CYBERHUB_REPLAY_MAX_EVENTS`): refetching is cheaper than replaying that much.
+    TooFarBehind,
 }
 
 /// `sync:required`: refetch cases, balance and inventory; the stream continues from `last_event_id`.

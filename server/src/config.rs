@@ -162,6 +162,17 @@ pub struct Config {
     )]
     pub replay_memory_events: usize,
 
+    /// The furthest behind the newest event a resuming (or lagging) client may be replayed from;
+    /// further back it gets `sync:required` (too_far_behind) and refetches instead, so one
+    /// connection's replay is bounded work.
+    #[arg(
+        long,
+        env = "CYBERHUB_REPLAY_MAX_EVENTS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub replay_max_events: i64,
+
     /// Seconds between retention runs.
     #[arg(
         long,
@@ -322,6 +333,20 @@ pub struct Config {
         global = true
     )]
     pub chat_rate: RateRules,
+
+    /// Serve `/metrics` on this address instead of the main one (e.g. 127.0.0.1:9100, reachable by
+    /// the monitoring only). Unset: on the main address.
+    #[arg(long, env = "CYBERHUB_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer <this>` on `/metrics`. Unset: no token.
+    #[arg(
+        long,
+        env = "CYBERHUB_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
 
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(

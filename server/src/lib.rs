@@ -54,6 +54,7 @@ impl App {
             // Per-user traffic is light; a feed that falls further behind reads the table.
             user_capacity: 8,
             recent_capacity: config.replay_memory_events,
+            replay_max: config.replay_max_events,
         };
         let (hub, hub_task) = Hub::start(store.clone(), hub_config, shutdown.clone()).await?;
         let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));
@@ -79,6 +80,18 @@ impl App {
     /// once with a jittered `retry:` hint), bounded by the configured grace period.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let state = self.state.clone();
+        if let Some(addr) = state.config.metrics_listen {
+            let metrics = net::bind(addr).map_err(|e| anyhow::anyhow!("binding {addr}: {e}"))?;
+            let router = http::metrics_router().with_state(state.clone());
+            let shutdown = state.shutdown.clone();
+            tokio::spawn(async move {
+                let serving = axum::serve(metrics, router)
+                    .with_graceful_shutdown(async move { shutdown.cancelled().await });
+                if let Err(e) = serving.await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
         net::serve(listener, state.clone(), http::router(state.clone())).await;
         for task in self.tasks {
             let _ = task.await;

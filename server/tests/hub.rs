@@ -55,6 +55,7 @@ async fn start_hub(
         global_capacity,
         user_capacity,
         recent_capacity,
+        replay_max: i64::MAX,
     };
     let (hub, task) = Hub::start(store.clone(), config, shutdown.clone())
         .await

@@ -16,7 +16,7 @@ pub mod validate;
 mod web;
 pub mod webhooks;
 
-pub use ops::record_request;
+pub use ops::{metrics_router, record_request};
 
 use std::sync::Arc;
 
@@ -63,7 +63,7 @@ pub fn router(state: AppState) -> Router {
         .merge(drops::router())
         .merge(admin::router())
         .merge(webhooks::router())
-        .merge(ops::router())
+        .merge(ops::router(&state.config))
         // Every route so far; the two stream endpoints, merged next, hold requests open on purpose.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

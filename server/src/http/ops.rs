@@ -4,19 +4,33 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cyberhub_protocol::Health;
+use sha2::{Digest, Sha256};
 
 use super::AppState;
 use super::extract::Json;
+use crate::config::Config;
+use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/metrics", get(metrics_text))
+/// `/health`, and `/metrics` unless it has a listener of its own.
+pub fn router(config: &Config) -> Router<AppState> {
+    let router = Router::new().route("/health", get(health));
+    if config.metrics_listen.is_some() {
+        router
+    } else {
+        router.merge(metrics_router())
+    }
+}
+
+/// `/metrics` alone (on `CYBERHUB_METRICS_LISTEN` when that is set).
+pub fn metrics_router() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics_text))
 }
 
 /// `{"status":"ok","stream":"active","clients":N,...}` as in the seed; 503 when the database fails.
@@ -46,13 +60,33 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     (status, Json(health))
 }
 
-/// Prometheus text format.
-async fn metrics_text(State(state): State<AppState>) -> impl IntoResponse {
+/// Prometheus text format; with `CYBERHUB_METRICS_TOKEN` set, only for `Authorization: Bearer`
+/// with that token.
+async fn metrics_text(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(token) = state
+        .config
+        .metrics_token
+        .as_deref()
+        .filter(|t| !t.is_empty())
+    {
+        let presented = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        // Compared as digests, so the time taken says nothing about the token.
+        if Sha256::digest(presented.as_bytes()) != Sha256::digest(token.as_bytes()) {
+            return Err(ApiError::Unauthenticated);
+        }
+    }
     state.metrics.run_upkeep();
-    (
+    Ok((
         [("content-type", "text/plain; version=0.0.4")],
         state.metrics.render(),
-    )
+    ))
 }
 
 /// Counts requests and their latency (to the response head) by method, matched route and status.

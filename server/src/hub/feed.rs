@@ -101,6 +101,11 @@ impl Hub {
                 feed.cursor = from;
                 feed.catching_up = true;
             }
+        } else if head - from > self.inner.config.replay_max {
+            // Replaying that much would cost more than the client's refetch; and a flood of
+            // `Last-Event-ID: 0` streams must not each read the whole table.
+            let at = self.committed_head(head).await?;
+            feed.require_sync(SyncReason::TooFarBehind, at);
         } else {
             feed.cursor = from;
             feed.catching_up = true;
@@ -230,6 +235,12 @@ impl Feed {
 
     async fn replay_page(&mut self) -> Result<(), StoreError> {
         let from = self.cursor;
+        let head = self.hub.head();
+        if head - from > self.hub.inner.config.replay_max {
+            // Fell that far behind (a reader too slow for its channel): refetching is cheaper.
+            self.require_sync(SyncReason::TooFarBehind, head);
+            return Ok(());
+        }
         if let Some((events, more)) = self
             .hub
             .replay_from_memory(from, self.viewer, PAGE as usize)

@@ -131,6 +131,8 @@ pub struct HubConfig {
     pub user_capacity: usize,
     /// How many of the newest events are kept in memory for replays.
     pub recent_capacity: usize,
+    /// The furthest behind the head a feed is replayed from; further back it gets `sync:required`.
+    pub replay_max: i64,
 }
 
 /// Which transport a connection uses, for the client counts of `/health` and `/metrics`.

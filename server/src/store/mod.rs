@@ -68,6 +68,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the SQLite database at `url` and applies pending migrations.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
+        check_scheme(url)?;
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -131,6 +132,19 @@ impl Store {
     {
         self.writer.write(work).await
     }
+}
+
+/// Refuses a database URL of a kind this build does not speak, naming the ones it does (rather than,
+/// as SQLite would, taking `postgres://…` for a file name).
+fn check_scheme(url: &str) -> anyhow::Result<()> {
+    if url.starts_with("sqlite:") {
+        return Ok(());
+    }
+    let scheme = url.split_once(':').map_or("(none)", |(scheme, _)| scheme);
+    anyhow::bail!(
+        "DATABASE_URL has the scheme {scheme:?}, which this server does not support; \
+         supported: sqlite: (the embedded default, e.g. sqlite://data/cyberhub.db)"
+    )
 }
 
 /// Wall-clock time as Unix milliseconds, the unit of every timestamp column.

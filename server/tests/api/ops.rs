@@ -148,3 +148,67 @@ async fn without_a_web_directory_the_root_is_a_json_404() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let app = spawn_app_with(|c| c.metrics_token = Some("s3cret".into())).await;
+    assert_error(
+        app.get("/metrics", None).await,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    assert_error(
+        app.get("/metrics", Some("wrong")).await,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
+    let ok = app.get("/metrics", Some("s3cret")).await;
+    assert_eq!(ok.status(), reqwest::StatusCode::OK);
+    assert!(ok.text().await.unwrap().contains("cyberhub_"));
+}
+
+#[tokio::test]
+async fn metrics_can_move_to_an_address_of_their_own() {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let metrics_addr = free.local_addr().unwrap();
+    drop(free);
+    let app = spawn_app_with(move |c| c.metrics_listen = Some(metrics_addr)).await;
+    assert_error(
+        app.get("/metrics", None).await,
+        reqwest::StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let res = reqwest::get(format!("http://{metrics_addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert_eq!(app.health().await.status, "ok");
+}
+
+#[tokio::test]
+async fn a_database_url_of_another_kind_is_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let before: Vec<_> = std::fs::read_dir(".").unwrap().collect();
+    for url in [
+        "postgres://u:p@localhost/cyberhub",
+        "mysql://x",
+        "data/cyberhub.db",
+    ] {
+        let err = cyberhub_server::store::Store::open(url)
+            .await
+            .err()
+            .expect("refused");
+        let message = err.to_string();
+        assert!(message.contains("sqlite:"), "{message}");
+        assert!(
+            !message.contains("u:p"),
+            "no credentials in the message: {message}"
+        );
+    }
+    let after: Vec<_> = std::fs::read_dir(".").unwrap().collect();
+    assert_eq!(before.len(), after.len(), "no file was created for the URL");
+    drop(dir);
+}

@@ -680,3 +680,28 @@ async fn long_polls_are_the_same_on_the_fast_path_and_on_a_kept_alive_connection
     assert_eq!(head[0], "HTTP/1.1 200 OK");
     assert!(body.contains(r#""status":"ok""#), "{body}");
 }
+
+#[tokio::test]
+async fn a_cursor_further_behind_than_a_replay_may_reach_gets_sync_required() {
+    let app = spawn_app_with(|c| c.replay_max_events = 5).await;
+    for i in 0..10 {
+        app.announce(&format!("a{i}")).await;
+    }
+    let head = app.health().await.last_event_id;
+    let mut far = app.stream(None, Some(0)).await;
+    assert_eq!(far.next().await.event, "ready");
+    let sync = far.next().await;
+    assert_eq!(sync.event, "sync:required");
+    assert_eq!(sync.data["reason"], "too_far_behind");
+    assert_eq!(sync.data["last_event_id"], head);
+    far.assert_quiet(Duration::from_millis(200)).await;
+
+    // Within reach, the replay is exact.
+    let mut near = app.stream(None, Some(head - 3)).await;
+    assert_eq!(near.next().await.event, "ready");
+    assert_eq!(ids(&near.take(3).await), [head - 2, head - 1, head]);
+
+    let polled: PollResponse = app.poll(None, "after=0").await.json().await.unwrap();
+    assert_eq!(polled.events.len(), 1);
+    assert_eq!(polled.next, head);
+}
