@@ -16,10 +16,16 @@ const ADMIN_PASSWORD: &str = "bench-admin-password";
 
 /// A server the load clients can stream from and the bench can publish to.
 /// The per-client limits lifted for the bench (the attack workloads set their own).
-const LOAD_CLIENT_LIMITS: [(&str, &str); 3] = [
+const LOAD_CLIENT_LIMITS: [(&str, &str); 9] = [
     ("CYBERHUB_MAX_CONNECTIONS_PER_IP", "0"),
     ("CYBERHUB_LOGIN_RATE_IP", "off"),
     ("CYBERHUB_LOGIN_RATE_USER", "off"),
+    ("CYBERHUB_STREAM_RATE_IP", "off"),
+    ("CYBERHUB_STREAM_RATE_USER", "off"),
+    ("CYBERHUB_POLL_RATE_IP", "off"),
+    ("CYBERHUB_POLL_RATE_USER", "off"),
+    ("CYBERHUB_WRITE_RATE_USER", "off"),
+    ("CYBERHUB_MAX_POLL_WAITERS", "100000"),
 ];
 
 pub struct Target {

@@ -277,6 +277,74 @@ pub struct Config {
     )]
     pub request_timeout_secs: u64,
 
+    /// SSE streams one client address may open (rules COUNT/PERIOD, or `off`).
+    #[arg(
+        long,
+        env = "CYBERHUB_STREAM_RATE_IP",
+        default_value = "120/1m",
+        global = true
+    )]
+    pub stream_rate_ip: RateRules,
+
+    /// SSE streams one user may open.
+    #[arg(
+        long,
+        env = "CYBERHUB_STREAM_RATE_USER",
+        default_value = "30/1m",
+        global = true
+    )]
+    pub stream_rate_user: RateRules,
+
+    /// Long-polls per client address (a poll client asks again after every answer).
+    #[arg(
+        long,
+        env = "CYBERHUB_POLL_RATE_IP",
+        default_value = "600/1m",
+        global = true
+    )]
+    pub poll_rate_ip: RateRules,
+
+    /// Long-polls per user.
+    #[arg(
+        long,
+        env = "CYBERHUB_POLL_RATE_USER",
+        default_value = "300/1m",
+        global = true
+    )]
+    pub poll_rate_user: RateRules,
+
+    /// Streams and waiting long-polls one user may hold open at once (a tab-sharing browser needs
+    /// one, the desktop client one more).
+    #[arg(
+        long,
+        env = "CYBERHUB_MAX_STREAMS_PER_USER",
+        default_value_t = 16,
+        global = true
+    )]
+    pub max_streams_per_user: usize,
+
+    /// SSE streams open at once in all; 0: bounded by the connection cap alone.
+    #[arg(long, env = "CYBERHUB_MAX_STREAMS", default_value_t = 0, global = true)]
+    pub max_streams: usize,
+
+    /// Long-polls waiting at once in all.
+    #[arg(
+        long,
+        env = "CYBERHUB_MAX_POLL_WAITERS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub max_poll_waiters: usize,
+
+    /// Case openings, sales and other writes one user may make.
+    #[arg(
+        long,
+        env = "CYBERHUB_WRITE_RATE_USER",
+        default_value = "20/1s,600/1m",
+        global = true
+    )]
+    pub write_rate_user: RateRules,
+
     /// Proxies whose `X-Forwarded-For` names the client (comma-separated addresses or CIDR ranges,
     /// e.g. the nginx in front). Requests from anywhere else are keyed on their own address.
     #[arg(

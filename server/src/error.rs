@@ -47,6 +47,15 @@ pub enum ApiError {
     /// Over a rate limit: 429 with `Retry-After`; nothing was done.
     #[error("too many requests: try again in {} s", .0.retry_after_secs())]
     RateLimited(Refused),
+    /// A cap is reached (streams of one user, streams or waiting polls in all): answered at once,
+    /// with `Retry-After`.
+    #[error("{message}")]
+    Full {
+        status: StatusCode,
+        code: &'static str,
+        message: String,
+        retry_after: u64,
+    },
     /// Too much work waiting (password checks): 503 with `Retry-After`.
     #[error("the server is busy: try again in a second")]
     Busy,
@@ -81,6 +90,7 @@ impl ApiError {
             ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
             ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
+            ApiError::Full { status, code, .. } => (*status, code),
             ApiError::Muted { .. } => (StatusCode::FORBIDDEN, "chat_muted"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -115,6 +125,7 @@ impl IntoResponse for ApiError {
         let retry_after = match &self {
             ApiError::RateLimited(refused) => Some(refused.retry_after_secs()),
             ApiError::Busy => Some(1),
+            ApiError::Full { retry_after, .. } => Some(*retry_after),
             _ => None,
         };
         if let Some(secs) = retry_after {

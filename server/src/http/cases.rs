@@ -36,6 +36,7 @@ async fn open(
     caller: AuthUser,
     Path(case_id): Path<i64>,
 ) -> Result<Json<OpenCaseResponse>, ApiError> {
+    state.limits.write_user.check(&caller.user.id)?;
     Ok(Json(state.store.open_case(caller.user.id, case_id).await?))
 }
 

@@ -35,5 +35,6 @@ async fn sell(
     caller: AuthUser,
     Path(item_id): Path<i64>,
 ) -> Result<Json<SellResponse>, ApiError> {
+    state.limits.write_user.check(&caller.user.id)?;
     Ok(Json(state.store.sell_item(caller.user.id, item_id).await?))
 }

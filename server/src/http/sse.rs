@@ -12,8 +12,11 @@ use cyberhub_protocol::{Ready, names};
 use rand::RngExt;
 use serde::Deserialize;
 
+use std::net::IpAddr;
+
 use super::AppState;
 use super::extract::stream_viewer;
+use super::stream::admit;
 use crate::error::ApiError;
 use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport, Viewer};
 
@@ -57,8 +60,10 @@ impl SseSession {
         state: &AppState,
         headers: &HeaderMap,
         uri: &Uri,
+        ip: IpAddr,
     ) -> Result<SseSession, ApiError> {
         let viewer = stream_viewer(state, headers).await?;
+        admit(state, ip, viewer.as_ref(), Transport::Sse)?;
         let params = axum::extract::Query::<SseParams>::try_from_uri(uri)?.0;
         let header_cursor = headers
             .get("last-event-id")

@@ -13,11 +13,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
+use std::net::IpAddr;
+
 use super::AppState;
+use super::client_ip::ClientIp;
 use super::extract::stream_viewer;
 use super::sse::{SSE_HEADERS, SseSession, parse_cursor};
 use crate::error::ApiError;
 use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport, Viewer};
+use crate::store::SessionUser;
 
 /// At most this many events in one long-poll answer; the client polls again at once for more.
 const POLL_BATCH: usize = 500;
@@ -34,10 +38,11 @@ pub fn router() -> Router<AppState> {
 /// requested on a kept-alive connection) and every error answer, with the same session.
 async fn sse(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let session = SseSession::open(&state, &headers, &uri).await?;
+    let session = SseSession::open(&state, &headers, &uri, ip).await?;
     let body = futures_util::stream::unfold(session, |mut session| async move {
         let chunk = session.next_chunk().await?;
         Some((Ok::<_, Infallible>(chunk), session))
@@ -63,10 +68,11 @@ struct PollParams {
 /// by the connection-level fast path in `crate::net`; this route serves the rest and every error.
 async fn poll(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let body = PollSession::open(&state, &headers, &uri)
+    let body = PollSession::open(&state, &headers, &uri, ip)
         .await?
         .answer()
         .await?;
@@ -78,6 +84,50 @@ async fn poll(
         body,
     )
         .into_response())
+}
+
+/// Whether `viewer` at `ip` may open a feed over `transport` now: the rate limits per address and
+/// per user, the user's open feeds, and the totals. A refusal is answered at once.
+pub fn admit(
+    state: &AppState,
+    ip: IpAddr,
+    viewer: Option<&SessionUser>,
+    transport: Transport,
+) -> Result<(), ApiError> {
+    let (limits, config) = (&state.limits, &state.config);
+    let (by_ip, by_user) = match transport {
+        Transport::Sse => (&limits.stream_ip, &limits.stream_user),
+        Transport::LongPoll => (&limits.poll_ip, &limits.poll_user),
+    };
+    by_ip.check(&ip)?;
+    if let Some(user) = viewer {
+        by_user.check(&user.id)?;
+        if state.hub.user_feeds(user.id) >= config.max_streams_per_user {
+            return Err(ApiError::Full {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_streams",
+                message: format!(
+                    "this account has {} streams open already; close one first",
+                    config.max_streams_per_user
+                ),
+                retry_after: 5,
+            });
+        }
+    }
+    let (sse, polls) = state.hub.client_counts();
+    let full = match transport {
+        Transport::Sse => config.max_streams > 0 && sse as usize >= config.max_streams,
+        Transport::LongPoll => polls as usize >= config.max_poll_waiters,
+    };
+    if full {
+        return Err(ApiError::Full {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "server_full",
+            message: "the server holds as many streams as it may; try again shortly".into(),
+            retry_after: 5,
+        });
+    }
+    Ok(())
 }
 
 /// One long-poll request, independent of the HTTP stack that carries it.
@@ -94,8 +144,10 @@ impl PollSession {
         state: &AppState,
         headers: &HeaderMap,
         uri: &Uri,
+        ip: IpAddr,
     ) -> Result<PollSession, ApiError> {
         let viewer = stream_viewer(state, headers).await?;
+        admit(state, ip, viewer.as_ref(), Transport::LongPoll)?;
         let params = axum::extract::Query::<PollParams>::try_from_uri(uri)?.0;
         let after = parse_cursor(params.after.as_deref(), "after")?;
         let timeout = match params.timeout.as_deref() {

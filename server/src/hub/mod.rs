@@ -241,6 +241,15 @@ impl Hub {
         )
     }
 
+    /// Open feeds (streams and waiting polls) of one user.
+    pub fn user_feeds(&self, user_id: i64) -> usize {
+        let state = self.inner.state.lock().expect("hub lock poisoned");
+        state
+            .users
+            .get(&user_id)
+            .map_or(0, |tx| tx.receiver_count())
+    }
+
     /// Counts a connection as open until the guard is dropped.
     pub fn client_guard(&self, transport: Transport) -> ClientGuard {
         self.counter(transport).fetch_add(1, Ordering::Relaxed);

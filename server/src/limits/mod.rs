@@ -18,6 +18,14 @@ pub struct Limits {
     pub login_ip: RateLimit<IpAddr>,
     /// Login attempts per username (lowercased, cut to 64 bytes: the key is the attacker's input).
     pub login_user: RateLimit<String>,
+    /// SSE streams opened per client address and per user.
+    pub stream_ip: RateLimit<IpAddr>,
+    pub stream_user: RateLimit<i64>,
+    /// Long-polls per client address and per user.
+    pub poll_ip: RateLimit<IpAddr>,
+    pub poll_user: RateLimit<i64>,
+    /// Case openings, sales and other writes per user.
+    pub write_user: RateLimit<i64>,
     /// Chat messages per sender.
     pub chat_send: RateLimit<i64>,
 }
@@ -27,6 +35,11 @@ impl Limits {
         Limits {
             login_ip: RateLimit::new("login_ip", &config.login_rate_ip),
             login_user: RateLimit::new("login_user", &config.login_rate_user),
+            stream_ip: RateLimit::new("stream_ip", &config.stream_rate_ip),
+            stream_user: RateLimit::new("stream_user", &config.stream_rate_user),
+            poll_ip: RateLimit::new("poll_ip", &config.poll_rate_ip),
+            poll_user: RateLimit::new("poll_user", &config.poll_rate_user),
+            write_user: RateLimit::new("write_user", &config.write_rate_user),
             chat_send: RateLimit::new("chat_send", &config.chat_rate),
         }
     }
@@ -36,6 +49,11 @@ impl Limits {
     pub fn forget_idle(&self) {
         self.login_ip.forget_idle();
         self.login_user.forget_idle();
+        self.stream_ip.forget_idle();
+        self.stream_user.forget_idle();
+        self.poll_ip.forget_idle();
+        self.poll_user.forget_idle();
+        self.write_user.forget_idle();
         self.chat_send.forget_idle();
     }
 }

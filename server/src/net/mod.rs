@@ -32,7 +32,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::http::AppState;
-use crate::http::client_ip::{PeerAddr, is_trusted_proxy};
+use crate::http::client_ip::{PeerAddr, client_ip, is_trusted_proxy};
 use crate::http::sse::SseSession;
 use crate::limits::conns::raise_file_limit;
 use crate::limits::{Admitted, ConnectionLimits};
@@ -183,8 +183,10 @@ async fn accept_stream(mut stream: TcpStream, state: &AppState) -> Accepted {
     };
     match fast_request(&head) {
         Some(request) if request.route == Route::Stream => {
-            // Declined (bad token or cursor) goes to axum, which answers with the usual JSON error.
-            if let Ok(session) = SseSession::open(state, &request.headers, &request.uri).await {
+            // Declined (bad token or cursor, a limit) goes to axum, which answers with the usual
+            // JSON error.
+            let ip = request_ip(&stream, &request, state);
+            if let Ok(session) = SseSession::open(state, &request.headers, &request.uri, ip).await {
                 let response_head = sse_raw::response_head(&request, state);
                 return Accepted::Stream(stream, session, response_head);
             }
@@ -281,6 +283,14 @@ fn fast_request(head: &[u8]) -> Option<FastRequest> {
         head_len,
         received: Instant::now(),
     })
+}
+
+/// The client's address: the peer's, or the one a trusted proxy names.
+fn request_ip(stream: &TcpStream, request: &FastRequest, state: &AppState) -> std::net::IpAddr {
+    let peer = stream
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+    client_ip(peer, &request.headers, &state.config.trusted_proxies)
 }
 
 /// The headers hyper and the tower layers add on the other path: request id, date, and CORS (an

@@ -33,7 +33,14 @@ pub async fn serve(
 ) {
     loop {
         let rest = bytes.split_off(request.head_len.min(bytes.len()));
-        let opened = Box::pin(PollSession::open(&state, &request.headers, &request.uri)).await;
+        let ip = super::request_ip(&stream, &request, &state);
+        let opened = Box::pin(PollSession::open(
+            &state,
+            &request.headers,
+            &request.uri,
+            ip,
+        ))
+        .await;
         let Ok(session) = opened else {
             // axum answers this one (and whatever follows) with the usual JSON error.
             bytes.extend_from_slice(&rest);

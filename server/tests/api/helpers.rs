@@ -46,10 +46,16 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.topup_secret = Some(TOPUP_SECRET.into());
     config.shutdown_grace_secs = 5;
-    // Every test signs in from 127.0.0.1, many times over; the login limits have tests of their own
-    // (tests/abuse).
-    config.login_rate_ip = RateRules(Vec::new());
-    config.login_rate_user = RateRules(Vec::new());
+    // Every test signs in, streams and writes from 127.0.0.1, many times over; the limits have
+    // tests of their own (limits.rs, tests/abuse) that set them.
+    let off = || RateRules(Vec::new());
+    config.login_rate_ip = off();
+    config.login_rate_user = off();
+    config.stream_rate_ip = off();
+    config.stream_rate_user = off();
+    config.poll_rate_ip = off();
+    config.poll_rate_user = off();
+    config.write_rate_user = off();
     tweak(&mut config);
     let store = cyberhub_server::store::Store::open(&config.database_url)
         .await

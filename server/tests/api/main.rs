@@ -5,6 +5,7 @@ mod helpers;
 mod auth;
 mod cases;
 mod chat;
+mod limits;
 mod ops;
 mod parsing;
 mod stream;
