@@ -34,6 +34,15 @@ export const DEMO_USERS = {
 // test connects from 127.0.0.1.
 const TEST_FLAGS = ['--retry-ms', '200', '--shutdown-retry-spread-ms', '0', '--shutdown-grace-secs', '1'];
 
+/** The test defaults whose flag `args` does not set itself (clap refuses a flag given twice). */
+function defaultsNotIn(args) {
+  const out = [];
+  for (let i = 0; i < TEST_FLAGS.length; i += 2) {
+    if (!args.includes(TEST_FLAGS[i])) out.push(TEST_FLAGS[i], TEST_FLAGS[i + 1]);
+  }
+  return out;
+}
+
 /** A free loopback port (the OS picks one; nothing else binds it in the instant before we use it). */
 export function freePort() {
   return new Promise((resolvePort, reject) => {
@@ -76,7 +85,7 @@ export async function startServer(options = {}) {
     'serve', '--demo',
     '--listen', `127.0.0.1:${port}`,
     '--database-url', `sqlite://${join(dir, 'cyberhub.db')}`,
-    ...TEST_FLAGS,
+    ...defaultsNotIn(options.args ?? []),
     ...(options.webDir ? ['--web-dir', options.webDir] : []),
     ...(options.args ?? []),
   ];
