@@ -1,0 +1,35 @@
+// Headless Chromium for the page tests: Debian's /usr/bin/chromium driven by playwright-core (no
+// browser download), with a fresh profile per launch. One persistent context = one browser profile,
+// so its pages are tabs of the same site that share localStorage, Web Locks and BroadcastChannel.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+/** The Chromium binary: $CHROMIUM_PATH, else Debian's. */
+export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+
+const FLAGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync',
+  // Background tabs must keep their timers and streams running like a member's real tabs do.
+  '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
+];
+
+/** Launches Chromium with a fresh profile; `close()` removes the profile too. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'cyberhub-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: FLAGS,
+    viewport: { width: 1360, height: 820 },
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
