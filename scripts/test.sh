@@ -20,6 +20,19 @@ echo "== cyberhub-bench run --quick"
 cargo build --locked -p cyberhub-server -p cyberhub-bench
 target/debug/cyberhub-bench run --quick
 
+# The API fuzzed from its own OpenAPI document (schemathesis, 60 s): no 5xx, no answer the document
+# does not describe, no crash.
+echo "== schemathesis"
+CYBERHUB_BIN=target/debug/cyberhub scripts/schemathesis.sh 60
+
+# The API test rewrites openapi.json from the code: a difference means the committed copy is stale.
+echo "== openapi.json is current"
+if ! git diff --quiet -- openapi.json; then
+  git diff --stat -- openapi.json
+  echo "openapi.json is stale: run 'cargo test -p cyberhub-server --test api openapi' and commit it" >&2
+  exit 1
+fi
+
 # The protocol tests (ts-rs) rewrite sdk-ts/src/generated/: a difference means the committed types
 # are stale.
 echo "== generated TypeScript is current"

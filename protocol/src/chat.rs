@@ -5,11 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::Role;
 
 /// One chat message, as history returns it and as `chat:message` carries it.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct ChatMessage {
     /// The message's own id (not an event id); history pages back with `before`.
@@ -23,7 +24,7 @@ pub struct ChatMessage {
 }
 
 /// `chat:deleted`: a moderator removed a message; clients drop it from view.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct ChatDeleted {
     pub id: i64,
@@ -31,7 +32,7 @@ pub struct ChatDeleted {
 
 /// `chat:muted`, to the muted user only: sending is refused until `muted_until`; `None` means a
 /// moderator lifted the mute.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct ChatMuted {
     pub user_id: i64,
@@ -40,39 +41,42 @@ pub struct ChatMuted {
 }
 
 /// `POST /v1/chat/messages`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct SendChatMessage {
     /// Trimmed; 1 to 500 characters; no control characters but newline.
+    #[schema(min_length = 1, max_length = 500)]
     pub text: String,
 }
 
 /// The answer to a sent message (201).
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct ChatMessageResponse {
     pub message: ChatMessage,
 }
 
 /// `GET /v1/chat/messages?before=ID&limit=N`: newest first, deleted messages left out.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct ChatHistory {
     pub messages: Vec<ChatMessage>,
 }
 
 /// `POST /v1/admin/users/{id}/mute`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct MuteRequest {
     /// 1 to 43,200 (30 days); 0 lifts a mute.
+    #[schema(minimum = 0, maximum = 43_200)]
     pub minutes: i64,
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub reason: String,
 }
 
 /// Where a mute stands after a moderator's call.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct MuteResponse {
     pub user_id: i64,

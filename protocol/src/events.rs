@@ -5,11 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 use crate::{ChatDeleted, ChatMessage, ChatMuted, InventoryItem, Rarity};
 
 /// Every event a client can receive, tagged by its wire name.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[serde(tag = "event", content = "data")]
 #[ts(export)]
 pub enum ServerEvent {
@@ -115,7 +116,7 @@ pub mod names {
 }
 
 /// An event with its id, as the long-poll endpoint returns it.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct EventEnvelope {
     /// The event's position in the outbox; pass the last one seen to resume.
@@ -125,7 +126,7 @@ pub struct EventEnvelope {
 }
 
 /// `GET /v1/events/poll`: the events after the cursor, and the cursor to pass next.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct PollResponse {
     pub events: Vec<EventEnvelope>,
@@ -134,7 +135,7 @@ pub struct PollResponse {
 }
 
 /// What happened to a case.
-#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum CaseAction {
@@ -144,7 +145,7 @@ pub enum CaseAction {
 }
 
 /// `cases:updated`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct CasesUpdated {
     pub case_id: i64,
@@ -152,7 +153,7 @@ pub struct CasesUpdated {
 }
 
 /// `drop:new`: one line of the live feed.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct DropNew {
     pub username: String,
@@ -166,14 +167,14 @@ pub struct DropNew {
 }
 
 /// `announcement`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct Announcement {
     pub text: String,
 }
 
 /// Why a balance moved.
-#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum BalanceReason {
@@ -188,7 +189,7 @@ pub enum BalanceReason {
 }
 
 /// `balance:updated`: the new balance and the change that led to it.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct BalanceUpdated {
     pub user_id: i64,
@@ -202,7 +203,7 @@ pub struct BalanceUpdated {
 }
 
 /// What happened to an inventory item.
-#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum InventoryAction {
@@ -211,7 +212,7 @@ pub enum InventoryAction {
 }
 
 /// `inventory:updated`: one item added (won) or removed (sold).
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct InventoryUpdated {
     pub user_id: i64,
@@ -220,7 +221,7 @@ pub struct InventoryUpdated {
 }
 
 /// `ready`: the first frame of a stream. `last_event_id` is where the stream stands: resume from it.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct Ready {
     pub last_event_id: i64,
@@ -233,7 +234,7 @@ pub struct Ready {
 }
 
 /// Why a client must refetch its state.
-#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 #[ts(export)]
 pub enum SyncReason {
@@ -247,7 +248,7 @@ pub enum SyncReason {
 }
 
 /// `sync:required`: refetch cases, balance and inventory; the stream continues from `last_event_id`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct SyncRequired {
     pub reason: SyncReason,

@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
+use utoipa::ToSchema;
 
 /// What a user may do: members open cases, admins also manage cases, users and balances.
-#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum Role {
@@ -33,7 +34,7 @@ impl Role {
 }
 
 /// How rare an item is; drives the colour of the live drop feed.
-#[derive(Serialize, Deserialize, TS, Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 #[ts(export)]
 pub enum Rarity {
@@ -70,7 +71,7 @@ impl Rarity {
 }
 
 /// A user as they see themselves (`GET /v1/me`) and as admins see them.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct User {
     pub id: i64,
@@ -81,7 +82,7 @@ pub struct User {
 }
 
 /// `POST /v1/auth/login`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct LoginRequest {
     pub username: String,
@@ -90,7 +91,7 @@ pub struct LoginRequest {
 
 /// The answer to a login: an opaque bearer token (also set as an HttpOnly cookie scoped to the
 /// stream endpoints) and the user it belongs to.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct LoginResponse {
     pub token: String,
@@ -98,7 +99,7 @@ pub struct LoginResponse {
 }
 
 /// One possible drop of a case, with its draw weight.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct CaseItem {
     pub id: i64,
@@ -111,7 +112,7 @@ pub struct CaseItem {
 }
 
 /// A loot case as everyone sees it.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct Case {
     pub id: i64,
@@ -125,36 +126,44 @@ pub struct Case {
 }
 
 /// `GET /v1/cases`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct CaseList {
     pub cases: Vec<Case>,
 }
 
 /// An item as an admin submits it, in `POST`/`PUT /v1/admin/cases`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct CaseItemInput {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     pub rarity: Rarity,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub value: i64,
+    #[schema(minimum = 1, maximum = 1_000_000_000i64)]
     pub weight: i64,
 }
 
 /// The body of `POST /v1/admin/cases` and `PUT /v1/admin/cases/{id}` (a full replacement).
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct CaseInput {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000i64)]
     pub price: i64,
+    /// An http(s) URL or a path starting with `/`; may be empty.
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub image_url: String,
+    #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<CaseItemInput>,
 }
 
 /// An item a user owns. It keeps the name, rarity and value it was won with, so editing or deleting
 /// the case later does not change what the user holds.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct InventoryItem {
     pub id: i64,
@@ -167,14 +176,14 @@ pub struct InventoryItem {
 }
 
 /// `GET /v1/me/inventory`, newest first.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct Inventory {
     pub items: Vec<InventoryItem>,
 }
 
 /// `POST /v1/cases/{id}/open`: the item won and the balance after paying for the case.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct OpenCaseResponse {
     pub item: InventoryItem,
@@ -182,7 +191,7 @@ pub struct OpenCaseResponse {
 }
 
 /// `POST /v1/me/inventory/{id}/sell`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct SellResponse {
     pub item_id: i64,
@@ -192,7 +201,7 @@ pub struct SellResponse {
 
 /// One line of the live drop feed as `GET /v1/drops` returns it: the `drop:new` event that announced
 /// it, with its event id (so a client merging history and live events counts each drop once) and time.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct RecentDrop {
     /// The id of the `drop:new` event.
@@ -204,32 +213,37 @@ pub struct RecentDrop {
 }
 
 /// `GET /v1/drops?limit=N`: the newest drops first.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct DropList {
     pub drops: Vec<RecentDrop>,
 }
 
 /// `POST /v1/admin/users`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct CreateUserRequest {
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$")]
     pub username: String,
+    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
     #[serde(default)]
     pub role: Role,
 }
 
 /// `POST /v1/admin/users/{id}/balance`: a signed change with a reason shown to the user.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct BalanceAdjustRequest {
+    /// Signed, not zero.
+    #[schema(minimum = -1_000_000_000_000i64, maximum = 1_000_000_000_000i64)]
     pub delta: i64,
+    #[schema(min_length = 1, max_length = 200)]
     pub reason: String,
 }
 
 /// The balance after an admin adjustment.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct BalanceAdjustResponse {
     pub user_id: i64,
@@ -238,14 +252,15 @@ pub struct BalanceAdjustResponse {
 }
 
 /// `POST /v1/admin/announcements`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct AnnouncementRequest {
+    #[schema(min_length = 1, max_length = 500)]
     pub text: String,
 }
 
 /// The id of the `announcement` event that was emitted.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct AnnouncementResponse {
     pub event_id: i64,
@@ -253,17 +268,19 @@ pub struct AnnouncementResponse {
 
 /// `POST /v1/webhooks/topup` from the club's billing system, signed with
 /// `X-CyberHub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct TopupRequest {
     /// The billing system's payment id; the same id is credited once.
+    #[schema(min_length = 1, max_length = 128)]
     pub payment_id: String,
     pub user_id: i64,
+    #[schema(minimum = 1, maximum = 1_000_000_000_000i64)]
     pub amount: i64,
 }
 
 /// The answer to a top-up. A repeated delivery of the same payment gets this same answer again.
-#[derive(Serialize, Deserialize, TS, Clone, Debug, PartialEq, Eq)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]
 pub struct TopupResponse {
     pub payment_id: String,
@@ -275,7 +292,7 @@ pub struct TopupResponse {
 }
 
 /// `GET /health`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct Health {
     /// `ok`, or `degraded` when the database does not answer.
@@ -294,14 +311,14 @@ pub struct Health {
 }
 
 /// The body of every error answer.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// A machine-readable `code` (stable, snake_case) and a human-readable `message`.
-#[derive(Serialize, Deserialize, TS, Clone, Debug)]
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct ErrorDetail {
     pub code: String,

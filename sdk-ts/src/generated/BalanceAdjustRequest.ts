@@ -3,4 +3,8 @@
 /**
  * `POST /v1/admin/users/{id}/balance`: a signed change with a reason shown to the user.
  */
-export type BalanceAdjustRequest = { delta: number, reason: string, };
+export type BalanceAdjustRequest = { 
+/**
+ * Signed, not zero.
+ */
+delta: number, reason: string, };

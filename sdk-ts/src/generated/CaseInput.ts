@@ -4,4 +4,8 @@ import type { CaseItemInput } from "./CaseItemInput.js";
 /**
  * The body of `POST /v1/admin/cases` and `PUT /v1/admin/cases/{id}` (a full replacement).
  */
-export type CaseInput = { name: string, price: number, image_url: string, items: Array<CaseItemInput>, };
+export type CaseInput = { name: string, price: number, 
+/**
+ * An http(s) URL or a path starting with `/`; may be empty.
+ */
+image_url: string, items: Array<CaseItemInput>, };

@@ -1,26 +1,31 @@
 //! Admin operations on users and the global announcement.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use cyberhub_protocol::{
     AnnouncementRequest, AnnouncementResponse, BalanceAdjustRequest, BalanceAdjustResponse,
     CreateUserRequest, User,
 };
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use super::AppState;
 use super::extract::{AdminUser, Json, Path};
+use super::openapi::Errors;
 use super::validate::{MAX_MONEY, check_len, check_password, check_range, check_username};
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/users", post(create_user))
-        .route("/v1/admin/users/{id}/balance", post(adjust_balance))
-        .route("/v1/admin/announcements", post(announce))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_user))
+        .routes(routes!(adjust_balance))
+        .routes(routes!(announce))
 }
 
+#[utoipa::path(post, path = "/v1/admin/users", tag = "admin", security(("bearer" = [])),
+    request_body = CreateUserRequest,
+    responses((status = 201, body = User, description = "Created"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, username = %req.username))]
 async fn create_user(
     State(state): State<AppState>,
@@ -37,6 +42,9 @@ async fn create_user(
     Ok((StatusCode::CREATED, Json(user)))
 }
 
+#[utoipa::path(post, path = "/v1/admin/users/{id}/balance", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user")), request_body = BalanceAdjustRequest,
+    responses((status = 200, body = BalanceAdjustResponse, description = "Adjusted; balance:updated to the user"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, user_id, delta = req.delta))]
 async fn adjust_balance(
     State(state): State<AppState>,
@@ -57,6 +65,9 @@ async fn adjust_balance(
     ))
 }
 
+#[utoipa::path(post, path = "/v1/admin/announcements", tag = "admin", security(("bearer" = [])),
+    request_body = AnnouncementRequest,
+    responses((status = 201, body = AnnouncementResponse, description = "Broadcast as an announcement event"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username))]
 async fn announce(
     State(state): State<AppState>,

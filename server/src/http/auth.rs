@@ -1,25 +1,27 @@
 //! Login and logout.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::http::header::SET_COOKIE;
 use axum::response::{AppendHeaders, IntoResponse};
-use axum::routing::post;
 use cyberhub_protocol::{LoginRequest, LoginResponse};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::client_ip::ClientIp;
 use super::extract::{AuthUser, Json, SESSION_COOKIE};
+use super::openapi::Errors;
 use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
 use crate::limits::username_key;
 use crate::store::now_ms;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/auth/login", post(login))
-        .route("/v1/auth/logout", post(logout))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
 }
 
 /// Checks the password, opens a session and returns its token. The token is also set as an HttpOnly
@@ -28,6 +30,8 @@ pub fn router() -> Router<AppState> {
 /// Attempts are limited per client address and per username before any hashing, and the check
 /// itself waits its turn at the password gate (503 when too many wait). Known and unknown names
 /// cost the same check.
+#[utoipa::path(post, path = "/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse, description = "Signed in; also sets the session cookie"), Errors))]
 #[tracing::instrument(skip_all, fields(username = %req.username, client = %client.0))]
 async fn login(
     State(state): State<AppState>,
@@ -61,6 +65,8 @@ async fn login(
 
 /// Revokes the session of the presented bearer token, ends its open streams and long-polls, and
 /// clears the cookie.
+#[utoipa::path(post, path = "/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204, description = "Signed out; the token's streams end"), Errors))]
 async fn logout(
     State(state): State<AppState>,
     caller: AuthUser,

@@ -1,35 +1,45 @@
 //! Cases: anyone lists and reads them, members open them, admins manage them.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post, put};
 use cyberhub_protocol::{Case, CaseInput, CaseList, OpenCaseResponse};
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::extract::{AdminUser, AuthUser, Json, Path};
+use super::openapi::Errors;
 use super::validate::{MAX_MONEY, check_len, check_range};
 use crate::error::ApiError;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/cases", get(list))
-        .route("/v1/cases/{id}", get(one))
-        .route("/v1/cases/{id}/open", post(open))
-        .route("/v1/admin/cases", post(create))
-        .route("/v1/admin/cases/{id}", put(update).delete(delete))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(one))
+        .routes(routes!(open))
+        .routes(routes!(create))
+        .routes(routes!(update, delete))
 }
 
+#[utoipa::path(get, path = "/v1/cases", tag = "cases",
+    responses((status = 200, body = CaseList, description = "Every case with its items"), Errors))]
 async fn list(State(state): State<AppState>) -> Result<Json<CaseList>, ApiError> {
     Ok(Json(CaseList {
         cases: state.store.list_cases().await?,
     }))
 }
 
+#[utoipa::path(get, path = "/v1/cases/{id}", tag = "cases",
+    params(("id" = i64, Path, description = "The case")),
+    responses((status = 200, body = Case, description = "The case with its items"), Errors))]
 async fn one(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<Case>, ApiError> {
     Ok(Json(state.store.case(id).await?))
 }
 
+#[utoipa::path(post, path = "/v1/cases/{id}/open", tag = "cases", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The case")),
+    responses((status = 200, body = OpenCaseResponse, description = "Paid for, drawn, and in the inventory"), Errors))]
 #[tracing::instrument(skip_all, fields(user_id = caller.user.id, case_id))]
 async fn open(
     State(state): State<AppState>,
@@ -40,6 +50,9 @@ async fn open(
     Ok(Json(state.store.open_case(caller.user.id, case_id).await?))
 }
 
+#[utoipa::path(post, path = "/v1/admin/cases", tag = "admin", security(("bearer" = [])),
+    request_body = CaseInput,
+    responses((status = 201, body = Case, description = "Created; cases:updated emitted"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username))]
 async fn create(
     State(state): State<AppState>,
@@ -53,6 +66,9 @@ async fn create(
     ))
 }
 
+#[utoipa::path(put, path = "/v1/admin/cases/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The case")), request_body = CaseInput,
+    responses((status = 200, body = Case, description = "Replaced; cases:updated emitted"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, case_id))]
 async fn update(
     State(state): State<AppState>,
@@ -64,6 +80,9 @@ async fn update(
     Ok(Json(state.store.update_case(case_id, &input).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/admin/cases/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The case")),
+    responses((status = 204, description = "Deleted; cases:updated emitted"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, case_id))]
 async fn delete(
     State(state): State<AppState>,

@@ -1,32 +1,37 @@
 //! The club chat: members post with a plain POST and read on the stream they already hold;
 //! anyone reads the history; admins delete messages and mute members.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, get, post};
 use cyberhub_protocol::{
     ChatHistory, ChatMessageResponse, MuteRequest, MuteResponse, SendChatMessage,
 };
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::extract::{AdminUser, AuthUser, Json, Path, Query};
+use super::openapi::Errors;
 use super::validate::{chat_text, check_len, check_range};
 use crate::error::ApiError;
 
 /// The longest mute: 30 days, in minutes.
 const MAX_MUTE_MINUTES: i64 = 30 * 24 * 60;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/chat/messages", get(history).post(send))
-        .route("/v1/admin/chat/messages/{id}", delete(remove))
-        .route("/v1/admin/users/{id}/mute", post(mute))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(history, send))
+        .routes(routes!(remove))
+        .routes(routes!(mute))
 }
 
 /// Bearer token only (never the cookie, so no other site can post as a member). The text is
 /// checked first, then the sender's rate limit, then (in the write) the mute and the flood guard.
+#[utoipa::path(post, path = "/v1/chat/messages", tag = "chat", security(("bearer" = [])),
+    request_body = SendChatMessage,
+    responses((status = 201, body = ChatMessageResponse, description = "Posted; chat:message emitted"), Errors))]
 #[tracing::instrument(skip_all, fields(user_id = caller.user.id))]
 async fn send(
     State(state): State<AppState>,
@@ -39,13 +44,20 @@ async fn send(
     Ok((StatusCode::CREATED, Json(ChatMessageResponse { message })))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct HistoryParams {
+    /// Only messages older than this message id.
+    #[param(minimum = 1)]
     before: Option<i64>,
+    /// At most this many, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
 /// Newest first; `before` pages back.
+#[utoipa::path(get, path = "/v1/chat/messages", tag = "chat", params(HistoryParams),
+    responses((status = 200, body = ChatHistory, description = "Newest first, deleted ones left out"), Errors))]
 async fn history(
     State(state): State<AppState>,
     Query(params): Query<HistoryParams>,
@@ -59,6 +71,9 @@ async fn history(
     Ok(Json(ChatHistory { messages }))
 }
 
+#[utoipa::path(delete, path = "/v1/admin/chat/messages/{id}", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The chat message")),
+    responses((status = 204, description = "Marked deleted; chat:deleted emitted the first time"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, message_id))]
 async fn remove(
     State(state): State<AppState>,
@@ -72,6 +87,9 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/v1/admin/users/{id}/mute", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The user")), request_body = MuteRequest,
+    responses((status = 200, body = MuteResponse, description = "Muted (or lifted); chat:muted to the user"), Errors))]
 #[tracing::instrument(skip_all, fields(admin = %admin.0.username, user_id, minutes = req.minutes))]
 async fn mute(
     State(state): State<AppState>,

@@ -9,6 +9,7 @@ mod deadline;
 mod drops;
 pub mod extract;
 mod me;
+mod openapi;
 mod ops;
 pub mod sse;
 pub mod stream;
@@ -31,12 +32,16 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
 
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
 use crate::auth::PasswordGate;
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::hub::Hub;
 use crate::limits::Limits;
 use crate::store::Store;
+use openapi::ApiDoc;
 
 /// Everything a handler needs; cheap to clone.
 #[derive(Clone)]
@@ -52,10 +57,10 @@ pub struct AppState {
     pub passwords: PasswordGate,
 }
 
-/// The whole application.
-pub fn router(state: AppState) -> Router {
-    let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+/// Every route but the two stream endpoints, with its OpenAPI description: the router and the
+/// document are built from the same attributes, so they cannot drift apart.
+fn timed_routes(config: &Config) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(me::router())
         .merge(cases::router())
@@ -63,13 +68,32 @@ pub fn router(state: AppState) -> Router {
         .merge(drops::router())
         .merge(admin::router())
         .merge(webhooks::router())
-        .merge(ops::router(&state.config))
+        .merge(ops::router(config))
+}
+
+/// The OpenAPI document as `/openapi.json` serves it (and `openapi.json` in the repository holds
+/// it for the default settings).
+pub fn openapi_json(config: &Config) -> String {
+    let mut document = timed_routes(config).into_openapi();
+    document.merge(stream::router().into_openapi());
+    document.to_pretty_json().expect("the document serializes")
+}
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let document = ops::OpenApiJson(Arc::from(openapi_json(&state.config)));
+    let (timed, _) = timed_routes(&state.config).split_for_parts();
+    let (streams, _) = stream::router().split_for_parts();
+    Router::new()
+        .merge(timed)
         // Every route so far; the two stream endpoints, merged next, hold requests open on purpose.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             deadline::limit,
         ))
-        .merge(stream::router())
+        .merge(streams)
+        .layer(axum::Extension(document))
         .fallback(web::service(&state.config))
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest {

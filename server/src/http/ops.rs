@@ -1,7 +1,9 @@
 //! Operations: `/health`, `/metrics`, and the per-route request metrics behind them.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Extension;
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderMap;
@@ -9,31 +11,41 @@ use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use cyberhub_protocol::Health;
 use sha2::{Digest, Sha256};
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use super::AppState;
 use super::extract::Json;
+use super::openapi::Errors;
 use crate::config::Config;
 use crate::error::ApiError;
 
 /// `/health`, and `/metrics` unless it has a listener of its own.
-pub fn router(config: &Config) -> Router<AppState> {
-    let router = Router::new().route("/health", get(health));
+pub fn router(config: &Config) -> OpenApiRouter<AppState> {
+    let router = OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(openapi_json));
     if config.metrics_listen.is_some() {
         router
     } else {
-        router.merge(metrics_router())
+        router.routes(routes!(metrics_text))
     }
 }
 
 /// `/metrics` alone (on `CYBERHUB_METRICS_LISTEN` when that is set).
 pub fn metrics_router() -> Router<AppState> {
-    Router::new().route("/metrics", get(metrics_text))
+    Router::new().route("/metrics", axum::routing::get(metrics_text))
 }
 
 /// `{"status":"ok","stream":"active","clients":N,...}` as in the seed; 503 when the database fails.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses(
+        (status = 200, body = Health, description = "Up; open stream connections and the database's state"),
+        (status = 503, body = Health, description = "The database does not answer")
+    ))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
     let database_ok = state.store.ping().await;
     let (sse, poll) = state.hub.client_counts();
@@ -62,6 +74,8 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
 
 /// Prometheus text format; with `CYBERHUB_METRICS_TOKEN` set, only for `Authorization: Bearer`
 /// with that token.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, content_type = "text/plain", body = String, description = "Prometheus text format"), Errors))]
 async fn metrics_text(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -87,6 +101,20 @@ async fn metrics_text(
         [("content-type", "text/plain; version=0.0.4")],
         state.metrics.render(),
     ))
+}
+
+/// The OpenAPI document, rendered once when the router is built.
+#[derive(Clone)]
+pub struct OpenApiJson(pub Arc<str>);
+
+/// This API's OpenAPI 3.1 document.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, content_type = "application/json", body = Object, description = "The OpenAPI 3.1 document"), Errors))]
+async fn openapi_json(Extension(document): Extension<OpenApiJson>) -> impl IntoResponse {
+    (
+        [("content-type", "application/json")],
+        document.0.to_string(),
+    )
 }
 
 /// Counts requests and their latency (to the response head) by method, matched route and status.

@@ -31,9 +31,12 @@ pub const SSE_HEADERS: [(&str, &str); 3] = [
     ("x-accel-buffering", "no"),
 ];
 
-#[derive(Debug, Deserialize)]
-struct SseParams {
-    /// For clients that cannot set `Last-Event-ID` on the first connection.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SseParams {
+    /// Resume after this event id, for clients that cannot set `Last-Event-ID` on the first
+    /// connection.
+    #[param(value_type = Option<i64>, minimum = 0)]
     last_event_id: Option<String>,
 }
 

@@ -5,20 +5,21 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use serde::Deserialize;
-
 use std::net::IpAddr;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::client_ip::ClientIp;
 use super::extract::stream_viewer;
-use super::sse::{SSE_HEADERS, SseSession, parse_cursor};
+use super::openapi::Errors;
+use super::sse::{SSE_HEADERS, SseParams, SseSession, parse_cursor};
 use crate::error::ApiError;
 use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport, Viewer};
 use crate::store::SessionUser;
@@ -26,16 +27,28 @@ use crate::store::SessionUser;
 /// At most this many events in one long-poll answer; the client polls again at once for more.
 const POLL_BATCH: usize = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/events", get(sse))
-        .route("/v1/events/poll", get(poll))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sse))
+        .routes(routes!(poll))
 }
 
 /// `GET /v1/events`: `retry:`, a `ready` frame at once, the replay after the cursor, then live
 /// events and heartbeat comments until the client leaves or the server shuts down. Most streams are
 /// served by the connection-level fast path in `crate::net`; this route serves the rest (a stream
 /// requested on a kept-alive connection) and every error answer, with the same session.
+#[utoipa::path(get, path = "/v1/events", tag = "events",
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    params(
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "Resume after this event id"),
+        SseParams,
+    ),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String,
+            description = "`retry:`, a `ready` frame, then one frame per event (`id:`, `event:`, one JSON `data:` line; \
+                the data is the payload of the ServerEvent of that name) and `:` heartbeats, until the client leaves"),
+        Errors
+    ))]
 async fn sse(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -56,9 +69,16 @@ async fn sse(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PollParams {
+    /// The last event id seen (`next` of the previous answer); without it the answer comes at once
+    /// with no events and the current cursor.
+    #[param(value_type = Option<i64>, minimum = 0)]
     after: Option<String>,
+    /// Seconds to wait for a first event (default 25); more than the server's maximum (60) waits
+    /// that maximum.
+    #[param(value_type = Option<u32>)]
     timeout: Option<String>,
 }
 
@@ -66,6 +86,10 @@ struct PollParams {
 /// are any, else the first ones to arrive within the timeout; `next` is the cursor to pass on.
 /// Without `after` it answers at once with no events and the current cursor. Most polls are served
 /// by the connection-level fast path in `crate::net`; this route serves the rest and every error.
+#[utoipa::path(get, path = "/v1/events/poll", tag = "events",
+    security((), ("bearer" = []), ("session_cookie" = [])),
+    params(PollParams),
+    responses((status = 200, body = cyberhub_protocol::PollResponse, description = "The events after `after`, and the cursor to pass next"), Errors))]
 async fn poll(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -152,7 +176,7 @@ impl PollSession {
         let after = parse_cursor(params.after.as_deref(), "after")?;
         let timeout = match params.timeout.as_deref() {
             None => state.config.poll_timeout_secs,
-            Some(t) => t.parse::<u64>().map_err(|_| ApiError::BadRequest {
+            Some(t) => t.parse::<u32>().map(u64::from).map_err(|_| ApiError::BadRequest {
                 status: StatusCode::BAD_REQUEST,
                 code: "invalid_timeout",
                 message: "timeout must be a whole number of seconds".into(),

@@ -1,27 +1,32 @@
 //! The billing system's top-up webhook (SmartShell in the seed), signed with HMAC-SHA256.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
 use cyberhub_protocol::{TopupRequest, TopupResponse};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
 use super::AppState;
 use super::extract::Json;
+use super::openapi::Errors;
 use super::validate::{MAX_MONEY, check_len, check_range};
 use crate::error::ApiError;
 
 /// The header carrying `sha256=<hex HMAC-SHA256 of the raw body>`.
 pub const SIGNATURE_HEADER: &str = "x-cyberhub-signature";
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/webhooks/topup", post(topup))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(topup))
 }
 
 /// Verifies the signature over the raw bytes *before* parsing them, then credits the payment once.
+#[utoipa::path(post, path = "/v1/webhooks/topup", tag = "billing", request_body = TopupRequest,
+    params(("X-CyberHub-Signature" = String, Header, description = "sha256=<hex HMAC-SHA256 of the raw body with the top-up secret>")),
+    responses((status = 200, body = TopupResponse, description = "Credited once; a repeat gets the first answer"), Errors))]
 #[tracing::instrument(skip_all)]
 async fn topup(
     State(state): State<AppState>,
