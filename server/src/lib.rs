@@ -17,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fuzzing;
 pub mod http;
 pub mod hub;
 pub mod limits;

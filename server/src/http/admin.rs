@@ -55,7 +55,7 @@ async fn adjust_balance(
     if req.delta == 0 {
         return Err(ApiError::invalid("zero_delta", "delta must not be zero"));
     }
-    check_range("delta", req.delta.abs(), 1, MAX_MONEY)?;
+    check_range("delta", req.delta.saturating_abs(), 1, MAX_MONEY)?;
     check_len("reason", &req.reason, 1, 200)?;
     Ok(Json(
         state

@@ -10,7 +10,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::extract::{AdminUser, AuthUser, Json, Path};
 use super::openapi::Errors;
-use super::validate::{MAX_MONEY, check_len, check_range};
+use super::validate::case_input;
 use crate::error::ApiError;
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,7 +59,7 @@ async fn create(
     admin: AdminUser,
     Json(input): Json<CaseInput>,
 ) -> Result<(StatusCode, Json<Case>), ApiError> {
-    validate_case(&input)?;
+    case_input(&input)?;
     Ok((
         StatusCode::CREATED,
         Json(state.store.create_case(&input).await?),
@@ -76,7 +76,7 @@ async fn update(
     Path(case_id): Path<i64>,
     Json(input): Json<CaseInput>,
 ) -> Result<Json<Case>, ApiError> {
-    validate_case(&input)?;
+    case_input(&input)?;
     Ok(Json(state.store.update_case(case_id, &input).await?))
 }
 
@@ -91,40 +91,4 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     state.store.delete_case(case_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// The rules a case must meet before anything is written.
-fn validate_case(input: &CaseInput) -> Result<(), ApiError> {
-    check_len("name", &input.name, 1, 100)?;
-    check_range("price", input.price, 0, MAX_MONEY)?;
-    check_len("image_url", &input.image_url, 0, 2048)?;
-    let url = input.image_url.as_str();
-    if !(url.is_empty()
-        || url.starts_with("https://")
-        || url.starts_with("http://")
-        || url.starts_with('/'))
-    {
-        return Err(ApiError::invalid(
-            "invalid_image_url",
-            "image_url must be an http(s) URL or a path starting with /",
-        ));
-    }
-    if input.items.is_empty() {
-        return Err(ApiError::invalid(
-            "no_items",
-            "a case needs at least one item",
-        ));
-    }
-    if input.items.len() > 100 {
-        return Err(ApiError::invalid(
-            "too_many_items",
-            "a case holds at most 100 items",
-        ));
-    }
-    for item in &input.items {
-        check_len("item name", &item.name, 1, 100)?;
-        check_range("item value", item.value, 0, MAX_MONEY)?;
-        check_range("item weight", item.weight, 1, 1_000_000_000)?;
-    }
-    Ok(())
 }

@@ -68,12 +68,24 @@ impl Modify for SecuritySchemes {
 pub struct Errors;
 
 const ERRORS: [(&str, &str); 12] = [
-    ("400", "The request could not be read: bad JSON, path, query or header"),
-    ("401", "Authentication required, or a bad token, password or signature"),
+    (
+        "400",
+        "The request could not be read: bad JSON, path, query or header",
+    ),
+    (
+        "401",
+        "Authentication required, or a bad token, password or signature",
+    ),
     ("403", "Not allowed: an admin route, or muted in the chat"),
     ("404", "No such thing"),
-    ("408", "The body, or the whole request, did not arrive in time"),
-    ("409", "Conflicts with the current state (funds, duplicates, a taken name)"),
+    (
+        "408",
+        "The body, or the whole request, did not arrive in time",
+    ),
+    (
+        "409",
+        "Conflicts with the current state (funds, duplicates, a taken name)",
+    ),
     ("413", "The body is larger than allowed"),
     ("415", "The body is not JSON"),
     ("422", "A value breaks a rule"),

@@ -176,11 +176,14 @@ impl PollSession {
         let after = parse_cursor(params.after.as_deref(), "after")?;
         let timeout = match params.timeout.as_deref() {
             None => state.config.poll_timeout_secs,
-            Some(t) => t.parse::<u32>().map(u64::from).map_err(|_| ApiError::BadRequest {
-                status: StatusCode::BAD_REQUEST,
-                code: "invalid_timeout",
-                message: "timeout must be a whole number of seconds".into(),
-            })?,
+            Some(t) => t
+                .parse::<u32>()
+                .map(u64::from)
+                .map_err(|_| ApiError::BadRequest {
+                    status: StatusCode::BAD_REQUEST,
+                    code: "invalid_timeout",
+                    message: "timeout must be a whole number of seconds".into(),
+                })?,
         }
         .min(state.config.poll_max_timeout_secs);
         let feed = state

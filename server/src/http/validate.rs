@@ -1,5 +1,7 @@
 //! Small input rules shared by the handlers; each failure is a 422 naming the field.
 
+use cyberhub_protocol::CaseInput;
+
 use crate::error::ApiError;
 
 /// The largest amount of money one request may name (10 billion roubles in kopecks); balances stay
@@ -84,4 +86,40 @@ pub fn chat_text(raw: &str) -> Result<String, ApiError> {
         ));
     }
     Ok(text.to_owned())
+}
+
+/// The rules a case must meet before anything is written.
+pub fn case_input(input: &CaseInput) -> Result<(), ApiError> {
+    check_len("name", &input.name, 1, 100)?;
+    check_range("price", input.price, 0, MAX_MONEY)?;
+    check_len("image_url", &input.image_url, 0, 2048)?;
+    let url = input.image_url.as_str();
+    if !(url.is_empty()
+        || url.starts_with("https://")
+        || url.starts_with("http://")
+        || url.starts_with('/'))
+    {
+        return Err(ApiError::invalid(
+            "invalid_image_url",
+            "image_url must be an http(s) URL or a path starting with /",
+        ));
+    }
+    if input.items.is_empty() {
+        return Err(ApiError::invalid(
+            "no_items",
+            "a case needs at least one item",
+        ));
+    }
+    if input.items.len() > 100 {
+        return Err(ApiError::invalid(
+            "too_many_items",
+            "a case holds at most 100 items",
+        ));
+    }
+    for item in &input.items {
+        check_len("item name", &item.name, 1, 100)?;
+        check_range("item value", item.value, 0, MAX_MONEY)?;
+        check_range("item weight", item.weight, 1, 1_000_000_000)?;
+    }
+    Ok(())
 }

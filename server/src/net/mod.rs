@@ -293,6 +293,23 @@ fn request_ip(stream: &TcpStream, request: &FastRequest, state: &AppState) -> st
     client_ip(peer, &request.headers, &state.config.trusted_proxies)
 }
 
+/// What the fast path makes of `head` (any bytes), checked against what must always hold: it
+/// never panics, and whatever it serves is a complete head of a plain GET without a body. For
+/// the fuzz target and its regression tests.
+pub fn check_head(head: &[u8]) {
+    let complete = !matches!(parse_head(head), Ok(httparse::Status::Partial));
+    if let Some(request) = fast_request(head) {
+        assert!(complete, "served a head httparse calls partial");
+        assert!(request.head_len <= head.len());
+        for declined in ["content-length", "transfer-encoding", "expect", "upgrade"] {
+            assert!(
+                !request.headers.contains_key(declined),
+                "served a head with {declined}"
+            );
+        }
+    }
+}
+
 /// The headers hyper and the tower layers add on the other path: request id, date, and CORS (an
 /// allowed origin is echoed).
 fn common_headers(head: &mut String, request: &FastRequest, state: &AppState) {

@@ -244,3 +244,15 @@ async fn the_drop_feed_history_lists_the_newest_drops_with_their_event_ids() {
         assert!(res.status().is_client_error(), "{query}");
     }
 }
+
+#[tokio::test]
+async fn the_most_negative_delta_is_refused_not_overflowed() {
+    // Found while writing the fuzz target for the bodies: `i64::MIN.abs()` overflows (a panic in
+    // a debug build, a wrap to a negative number in a release one).
+    let app = spawn_app().await;
+    let (alice, token) = app.new_user("alice").await;
+    app.fund(alice.id, 1_000).await;
+    let res = app.adjust_balance(alice.id, i64::MIN).await;
+    assert_error(res, StatusCode::UNPROCESSABLE_ENTITY, "out_of_range").await;
+    assert_eq!(app.balance(&token).await, 1_000);
+}

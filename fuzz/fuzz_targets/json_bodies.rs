@@ -1,0 +1,6 @@
+#![no_main]
+//! See `cyberhub_server::fuzzing::json_bodies`.
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| cyberhub_server::fuzzing::json_bodies(data));
