@@ -17,10 +17,10 @@ pub fn request_head(data: &[u8]) {
 
 /// A `Last-Event-ID` or `after` cursor.
 pub fn cursor(data: &[u8]) {
-    if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(Some(id)) = parse_cursor(Some(text), "cursor") {
-            assert!(id >= 0, "cursors are never negative");
-        }
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(Some(id)) = parse_cursor(Some(text), "cursor")
+    {
+        assert!(id >= 0, "cursors are never negative");
     }
 }
 
