@@ -45,6 +45,9 @@ pub enum UserCommand {
         #[arg(long)]
         admin: bool,
     },
+    /// Sign an account out everywhere: every session ends, and a running server ends its open
+    /// streams within a second.
+    Revoke { name: String },
 }
 
 /// Server settings.
@@ -77,6 +80,16 @@ pub struct Config {
         global = true
     )]
     pub topup_secret: Option<String>,
+
+    /// The previous top-up secret, still accepted while the billing system switches to the new one
+    /// (rotation without refused payments). Unset once the switch is done.
+    #[arg(
+        long,
+        env = "CYBERHUB_TOPUP_SECRET_PREVIOUS",
+        hide_env_values = true,
+        global = true
+    )]
+    pub topup_secret_previous: Option<String>,
 
     /// Seconds between heartbeat comments on open streams.
     #[arg(

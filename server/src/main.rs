@@ -28,6 +28,9 @@ fn main() -> anyhow::Result<()> {
                             admin,
                         },
                 } => add_user(&cli.config, &name, &password, admin).await,
+                Command::User {
+                    command: UserCommand::Revoke { name },
+                } => revoke_user(&cli.config, &name).await,
             }
         })
 }
@@ -103,6 +106,14 @@ async fn add_user(config: &Config, name: &str, password: &str, admin: bool) -> a
         role.as_str()
     );
     store.close().await;
+    Ok(())
+}
+
+async fn revoke_user(config: &Config, name: &str) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url).await?;
+    let ended = store.end_sessions_of(name).await?;
+    store.close().await;
+    println!("{name:?}: {ended} session(s) ended; their open streams close within a second");
     Ok(())
 }
 

@@ -49,7 +49,14 @@ async fn topup(
         .get(SIGNATURE_HEADER)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if !signature_valid(secret.as_bytes(), &body, signature) {
+    let previous = state
+        .config
+        .topup_secret_previous
+        .as_deref()
+        .filter(|s| !s.is_empty());
+    let signed = signature_valid(secret.as_bytes(), &body, signature)
+        || previous.is_some_and(|old| signature_valid(old.as_bytes(), &body, signature));
+    if !signed {
         tracing::warn!("top-up with a missing or invalid signature refused");
         return Err(ApiError::BadSignature);
     }

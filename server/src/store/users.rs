@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use cyberhub_protocol::{Role, User};
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Store, StoreError, is_unique_violation, now_ms};
 
@@ -221,6 +221,24 @@ impl Store {
             .fetch_one(&self.read)
             .await?;
         Ok(id.unwrap_or(0))
+    }
+
+    /// Ends every session of the user named `username` (signing them out everywhere); the
+    /// revocation trigger records each, so every server ends their streams. Returns how many.
+    pub async fn end_sessions_of(&self, username: &str) -> Result<u64, StoreError> {
+        let username = username.to_owned();
+        self.write(move |tx| {
+            let user: Option<i64> = tx
+                .prepare_cached("SELECT id FROM users WHERE username = ?1")?
+                .query_row([&username], |r| r.get(0))
+                .optional()?;
+            let user = user.ok_or(StoreError::NotFound("user"))?;
+            let ended = tx
+                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+                .execute([user])?;
+            Ok(ended as u64)
+        })
+        .await
     }
 
     /// Deletes expired sessions, and revocation records older than `keep_ms` (each server has read

@@ -5,4 +5,5 @@ mod server;
 
 mod connections;
 mod logins;
+mod sessions;
 mod slow_consumers;

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 pub struct Server {
     pub addr: SocketAddr,
+    /// The database URL, for commands run beside the server.
+    pub db: String,
     child: Child,
     _dir: tempfile::TempDir,
 }
@@ -49,6 +51,7 @@ impl Server {
         std::thread::spawn(move || for _ in lines {});
         Server {
             addr,
+            db,
             child,
             _dir: dir,
         }

@@ -147,3 +147,39 @@ async fn without_a_configured_secret_the_webhook_refuses_everything() {
     .await;
     assert_eq!(app.balance(&token).await, 0);
 }
+
+#[tokio::test]
+async fn during_a_rotation_the_previous_secret_is_still_accepted() {
+    // The billing system still signs with TOPUP_SECRET while the server already has the new one.
+    let app = spawn_app_with(|c| {
+        c.topup_secret = Some("the-new-secret".into());
+        c.topup_secret_previous = Some(TOPUP_SECRET.into());
+    })
+    .await;
+    let (user, token) = app.new_user("alice").await;
+    assert_eq!(
+        app.topup("pay-old", user.id, 100).await.status(),
+        StatusCode::OK
+    );
+    let body = format!(
+        r#"{{"payment_id":"pay-new","user_id":{},"amount":200}}"#,
+        user.id
+    );
+    let signed_new = sign(b"the-new-secret", body.as_bytes());
+    assert_eq!(
+        app.topup_raw(&body, Some(signed_new)).await.status(),
+        StatusCode::OK
+    );
+    let body = format!(
+        r#"{{"payment_id":"pay-forged","user_id":{},"amount":300}}"#,
+        user.id
+    );
+    let forged = sign(b"some-other-secret", body.as_bytes());
+    assert_error(
+        app.topup_raw(&body, Some(forged)).await,
+        StatusCode::UNAUTHORIZED,
+        "bad_signature",
+    )
+    .await;
+    assert_eq!(app.balance(&token).await, 300);
+}
