@@ -5,7 +5,7 @@
 // Each server gets a fresh temporary directory with its own SQLite file and a free loopback port;
 // `stop()`/`start()`/`restart()` keep both, so a restart resumes the same database on the same
 // address, as a deploy does.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -30,15 +30,33 @@ export const DEMO_USERS = {
 
 // Flags every test server gets: short reconnect advice and no shutdown spread, so reconnects after a
 // restart take well under a second; a short grace so a SIGTERM does not wait for open streams.
-// Abuse limits (login and stream-connect rate limits per IP) go here once the server has them: every
-// test connects from 127.0.0.1.
 const TEST_FLAGS = ['--retry-ms', '200', '--shutdown-retry-spread-ms', '0', '--shutdown-grace-secs', '1'];
+
+// The abuse limits, turned off: every test connects from 127.0.0.1 and logs in, streams and writes
+// far more often than a member would. Only the flags the binary knows are passed, so the harness
+// works with older and newer builds alike.
+const RELAXED_LIMITS = [
+  '--login-rate-ip', '--login-rate-user', '--stream-rate-ip', '--stream-rate-user',
+  '--poll-rate-ip', '--poll-rate-user', '--write-rate-user',
+];
+let knownFlags = null;
+function relaxedLimits() {
+  if (knownFlags === null) {
+    try {
+      knownFlags = execFileSync(CYBERHUB_BIN, ['serve', '--help'], { encoding: 'utf8' });
+    } catch {
+      knownFlags = '';
+    }
+  }
+  return RELAXED_LIMITS.filter((flag) => knownFlags.includes(`${flag} `)).flatMap((flag) => [flag, 'off']);
+}
 
 /** The test defaults whose flag `args` does not set itself (clap refuses a flag given twice). */
 function defaultsNotIn(args) {
+  const defaults = [...TEST_FLAGS, ...relaxedLimits()];
   const out = [];
-  for (let i = 0; i < TEST_FLAGS.length; i += 2) {
-    if (!args.includes(TEST_FLAGS[i])) out.push(TEST_FLAGS[i], TEST_FLAGS[i + 1]);
+  for (let i = 0; i < defaults.length; i += 2) {
+    if (!args.includes(defaults[i])) out.push(defaults[i], defaults[i + 1]);
   }
   return out;
 }

@@ -23,7 +23,7 @@ export function App() {
     <>
       <TopBar me={me.data} />
       {announcements.map((a) => (
-        <div key={a.id} className="announcement" data-testid="announcement">📣 {a.text}</div>
+        <div key={a.id} className="announcement" data-testid="announcement"><b>Announcement</b> {a.text}</div>
       ))}
       {!token ? (
         <main className="single"><Login /><DropFeed /></main>
