@@ -203,6 +203,16 @@ export function createClient(options: ClientOptions): CyberHubClient {
     return snapshot;
   }
 
+  function setToken(next: string | null): void {
+    if (next === token) return;
+    token = next;
+    emitter.emit('token', token);
+    if (running && !offline) {
+      stop();
+      void start();
+    }
+  }
+
   const on =
     <K extends keyof ClientEvents>(name: K) =>
     (handler: (...args: ClientEvents[K]) => void): Unsubscribe =>
@@ -213,22 +223,14 @@ export function createClient(options: ClientOptions): CyberHubClient {
     admin,
     async login(username, password) {
       const answer = await loginRequest(http, username, password);
-      this.setToken(answer.token);
+      setToken(answer.token);
       return answer;
     },
     async logout() {
       if (token) await logoutRequest(http);
-      this.setToken(null);
+      setToken(null);
     },
-    setToken(next) {
-      if (next === token) return;
-      token = next;
-      emitter.emit('token', token);
-      if (running && !offline) {
-        stop();
-        void start();
-      }
-    },
+    setToken,
     get token() {
       return token;
     },

@@ -25,7 +25,7 @@ interface ClientSpec {
   user: string | null;
   via?: 'direct' | 'proxy';
   transport?: TransportMode;
-  options?: { ready_timeout_ms?: number; sse_retry_ms?: number; watchdog_heartbeats?: number; poll_timeout_secs?: number };
+  options?: { ready_timeout_ms?: number; sse_retry_ms?: number; watchdog_heartbeats?: number; poll_timeout_secs?: number; last_event_id?: number };
 }
 
 type Step = Record<string, unknown>;
@@ -166,6 +166,7 @@ async function createRecorder(spec: ClientSpec, mode: TransportMode, baseUrl: st
   const client = createClient({
     baseUrl,
     transport: spec.transport ?? mode,
+    lastEventId: o.last_event_id ?? null,
     readyTimeoutMs: o.ready_timeout_ms,
     sseRetryMs: o.sse_retry_ms ?? 1000,
     watchdogHeartbeats: o.watchdog_heartbeats,
