@@ -15,7 +15,7 @@ use crate::worker::{Job, Ready};
 pub const PER_WORKER: usize = 6_000;
 
 /// The next source address: 127.0.0.2, .3, ... (each has its own range of ephemeral ports).
-fn next_source() -> IpAddr {
+pub fn next_source() -> IpAddr {
     static NEXT: AtomicU8 = AtomicU8::new(2);
     let n = NEXT.fetch_add(1, Ordering::Relaxed);
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + n % 250))
@@ -41,11 +41,23 @@ impl Fleet {
         conns: Vec<ConnSpec>,
         behaviour: Behaviour,
     ) -> anyhow::Result<Fleet> {
-        let exe = std::env::current_exe()?;
-        let mut workers = Vec::new();
         // At least two workers, one per core: a busy stream set (the per-user workload's drop feed
         // is 2,000,000 frames/s) would otherwise queue on one client thread and show up as latency.
         let per_worker = conns.len().div_ceil(2).clamp(1, PER_WORKER);
+        Fleet::open_spread(addr, conns, behaviour, per_worker).await
+    }
+
+    /// Like [`Fleet::open`], with at most `per_worker` streams per worker (and so per source
+    /// address): members of a club, each within the server's per-address limits.
+    pub async fn open_spread(
+        addr: SocketAddr,
+        conns: Vec<ConnSpec>,
+        behaviour: Behaviour,
+        per_worker: usize,
+    ) -> anyhow::Result<Fleet> {
+        let exe = std::env::current_exe()?;
+        let mut workers = Vec::new();
+        let per_worker = per_worker.clamp(1, PER_WORKER);
         for chunk in conns.chunks(per_worker) {
             let mut child = Command::new(&exe)
                 .arg("worker")

@@ -6,6 +6,8 @@
 //! - `cyberhub-bench run --full [--nchan] [--floor]`: the figures of BENCHMARKS.md (see
 //!   `bench/run.sh`).
 
+mod attacker;
+mod attacks;
 mod client;
 mod fleet;
 mod floor;
@@ -68,8 +70,35 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Run the attacks of SECURITY.md against one binary, with normal members streaming alongside,
+    /// and print what each cost (bench/run-attacks.sh runs it before and after the hardening).
+    Attacks {
+        /// Small counts, a few seconds each.
+        #[arg(long)]
+        quick: bool,
+        /// The cyberhub binary (default: the one next to this executable).
+        #[arg(long)]
+        bin: Option<PathBuf>,
+        /// The name of this binary in the rows (e.g. before, after).
+        #[arg(long, default_value = "this")]
+        label: String,
+        /// Only these (comma-separated): baseline, logins, slowloris, slow-readers, replay.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Extra environment for the cyberhub process (KEY=VALUE, repeatable).
+        #[arg(long = "server-env")]
+        server_env: Vec<String>,
+        /// Write the rows as JSON here too.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
+    /// Print the before/after table of attack rows from JSON files.
+    AttackTable { files: Vec<PathBuf> },
     /// Print the medians of several runs' JSON files, with ratios to CyberHub.
     Summarize { files: Vec<PathBuf> },
+    /// An attacking process (started by `attacks`).
+    #[command(hide = true)]
+    AttackWorker,
     /// A load-client process (started by `run`).
     #[command(hide = true)]
     Worker,
@@ -136,6 +165,56 @@ impl Plan {
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Worker => worker::main(),
+        Command::AttackWorker => attacker::main(),
+        Command::AttackTable { files } => {
+            let mut rows = Vec::new();
+            for file in files {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?;
+                rows.extend(serde_json::from_str::<Vec<Value>>(&text)?);
+            }
+            rows.sort_by_key(|r| r["workload"].as_str().unwrap_or("").to_owned());
+            attacks::print(&rows);
+            Ok(())
+        }
+        Command::Attacks {
+            quick,
+            bin,
+            label,
+            only,
+            server_env,
+            json,
+        } => {
+            let plan = if quick {
+                attacks::AttackPlan::quick()
+            } else {
+                attacks::AttackPlan::full()
+            };
+            let bin = match bin {
+                Some(bin) => bin,
+                None => std::env::current_exe()?.with_file_name("cyberhub"),
+            };
+            let env: Vec<(String, String)> = server_env
+                .iter()
+                .filter_map(|kv| {
+                    kv.split_once('=')
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                })
+                .collect();
+            let env: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()?;
+            let rows = runtime.block_on(attacks::run(&bin, &label, &plan, &only, &env))?;
+            attacks::print(&rows);
+            if let Some(path) = json {
+                std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            Ok(())
+        }
         Command::FloorServer { listen } => floor::serve(listen),
         Command::Summarize { files } => {
             let mut runs = Vec::new();

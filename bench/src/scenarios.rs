@@ -11,7 +11,7 @@ use crate::client::{Behaviour, ConnSpec, ConnStats, now_us};
 use crate::fleet::Fleet;
 use crate::target::{BenchUser, Target};
 
-const SSE: Behaviour = Behaviour {
+pub const SSE: Behaviour = Behaviour {
     keep_receipts: true,
     reconnect: false,
     long_poll: false,
@@ -90,7 +90,7 @@ pub async fn idle(target: &Target, users: &[BenchUser], steps: &[usize]) -> anyh
 }
 
 /// Publishes `events` marked events `gap` apart; returns their publish times by marker.
-async fn publish_spaced(
+pub async fn publish_spaced(
     target: &Target,
     first_seq: u32,
     events: u32,
@@ -109,7 +109,7 @@ async fn publish_spaced(
 
 /// Per-event latency figures from receipts: the medians over events of p50, p99, max and the time
 /// until the last client had the event, and how many deliveries never happened.
-fn latency_figures(published: &[(u32, u64)], stats: &[ConnStats], clients: usize) -> Value {
+pub fn latency_figures(published: &[(u32, u64)], stats: &[ConnStats], clients: usize) -> Value {
     let mut per_event = Vec::new();
     let (mut p50s, mut p99s, mut maxes) = (Vec::new(), Vec::new(), Vec::new());
     let mut lost = 0u64;

@@ -13,6 +13,8 @@ use cyberhub_server::store::{Store, now_ms};
 use tokio::process::{Child, Command};
 
 const ADMIN_PASSWORD: &str = "bench-admin-password";
+/// What `serve --demo` gives the admin.
+const DEMO_ADMIN_PASSWORD: &str = "admin-demo-1";
 
 /// A server the load clients can stream from and the bench can publish to.
 /// The per-client limits lifted for the bench (the attack workloads set their own).
@@ -43,6 +45,9 @@ pub enum Kind {
         db_url: String,
         admin_token: String,
         env: Vec<(String, String)>,
+        /// `serve --demo` on a database the binary creates itself, with its abuse limits as they
+        /// are (the attack workloads); otherwise a database the bench seeded, limits lifted.
+        demo: bool,
     },
     Nchan {
         nginx: PathBuf,
@@ -110,21 +115,56 @@ impl Target {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            demo: false,
         };
         let mut target = Target::start_new(kind, addr, dir).await?;
-        let res: serde_json::Value = target
+        target.sign_in_admin(ADMIN_PASSWORD).await?;
+        Ok((target, seeded, case.id))
+    }
+
+    /// Starts `cyberhub serve --demo` on a database the binary creates and seeds itself (so any
+    /// version of it can be measured, whatever its migrations), with its own limits as configured.
+    pub async fn cyberhub_demo(bin: &Path, env: &[(&str, &str)]) -> anyhow::Result<Target> {
+        let dir = tempfile::tempdir()?;
+        let db_url = format!("sqlite://{}", dir.path().join("demo.db").display());
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        let kind = Kind::CyberHub {
+            bin: bin.to_owned(),
+            db_url,
+            admin_token: String::new(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            demo: true,
+        };
+        let mut target = Target::start_new(kind, addr, dir).await?;
+        target.sign_in_admin(DEMO_ADMIN_PASSWORD).await?;
+        Ok(target)
+    }
+
+    async fn sign_in_admin(&mut self, password: &str) -> anyhow::Result<()> {
+        let res: serde_json::Value = self
             .http
-            .post(format!("http://{addr}/v1/auth/login"))
-            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .post(format!("http://{}/v1/auth/login", self.addr))
+            .json(&serde_json::json!({"username": "admin", "password": password}))
             .send()
             .await?
             .json()
             .await?;
         let token = res["token"].as_str().context("admin login")?.to_owned();
-        if let Kind::CyberHub { admin_token, .. } = &mut target.kind {
+        if let Kind::CyberHub { admin_token, .. } = &mut self.kind {
             *admin_token = token;
         }
-        Ok((target, seeded, case.id))
+        Ok(())
+    }
+
+    /// The admin's bearer token (CyberHub only).
+    pub fn admin_token(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::CyberHub { admin_token, .. } => Some(admin_token),
+            Kind::Nchan { .. } | Kind::Floor { .. } => None,
+        }
     }
 
     /// Starts nginx with Nchan as an SSE pub/sub hub on a loopback port.
@@ -190,15 +230,20 @@ impl Target {
     async fn start(&mut self) -> anyhow::Result<()> {
         let child = match &self.kind {
             Kind::CyberHub {
-                bin, db_url, env, ..
+                bin,
+                db_url,
+                env,
+                demo,
+                ..
             } => Command::new(bin)
                 .arg("serve")
+                .args(demo.then_some("--demo"))
                 .env("CYBERHUB_LISTEN", self.addr.to_string())
                 .env("DATABASE_URL", db_url)
                 .env("RUST_LOG", "warn")
                 // The load clients open thousands of streams from each of a few loopback
                 // addresses: the per-client abuse limits would (rightly) refuse them.
-                .envs(LOAD_CLIENT_LIMITS)
+                .envs(LOAD_CLIENT_LIMITS.iter().filter(|_| !demo).copied())
                 .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .stdout(Stdio::null())
                 .stderr(Stdio::inherit())
@@ -264,6 +309,32 @@ impl Target {
     /// Publishes one global event carrying `#seq#`.
     pub async fn publish(&self, seq: u32) -> anyhow::Result<()> {
         self.clone_client().publish(seq).await
+    }
+
+    /// Posts an announcement with this text (CyberHub).
+    pub async fn announce(&self, text: &str) -> anyhow::Result<()> {
+        let res = self
+            .http
+            .post(format!("http://{}/v1/admin/announcements", self.addr))
+            .bearer_auth(self.admin_token().unwrap_or_default())
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await?;
+        if !res.status().is_success() {
+            bail!("announcement failed: {}", res.status());
+        }
+        Ok(())
+    }
+
+    /// The open SSE streams `/health` counts (CyberHub), if it answers.
+    pub async fn health_sse_clients(&self) -> Option<u64> {
+        let res = self
+            .http
+            .get(format!("http://{}/health", self.addr))
+            .send()
+            .await
+            .ok()?;
+        res.json::<serde_json::Value>().await.ok()?["sse_clients"].as_u64()
     }
 
     /// A handle that publishes and opens cases, usable while the target restarts.
