@@ -111,6 +111,29 @@ test('behind a proxy that refuses streams the indicator is amber, on long-poll, 
   }
 });
 
+test("the admin view's case changes and announcements reach a member's page live", async () => {
+  const adminBrowser = await launchBrowser();
+  const memberBrowser = await launchBrowser();
+  try {
+    const admin = await openLoggedIn(adminBrowser.context, 'admin', 'admin-demo-1');
+    const member = await openLoggedIn(memberBrowser.context);
+    await colour(member, 'green');
+    await admin.click('nav.tabs >> text=Admin');
+    await admin.fill('.case-form input[placeholder=name]', 'Browser Case');
+    await admin.fill('.case-form input[placeholder^=price]', '12');
+    await admin.click('.case-form button[type=submit]');
+    await member.waitForSelector('[data-testid=case] >> text=Browser Case');
+    await admin.click('.admin-cases li:has-text("Browser Case") >> text=delete');
+    await member.waitForSelector('[data-testid=case] >> text=Browser Case', { state: 'detached' });
+    await admin.fill('.announce input', 'Doors close at midnight');
+    await admin.click('.announce button');
+    await member.waitForSelector('[data-testid=announcement] >> text=Doors close at midnight');
+  } finally {
+    await adminBrowser.close();
+    await memberBrowser.close();
+  }
+});
+
 test('offline pauses the stream at once (red) and online resumes it (green)', async () => {
   const browser = await launchBrowser();
   try {
