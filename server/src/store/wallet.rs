@@ -325,6 +325,7 @@ fn change_balance(
         BalanceReason::ItemSold => "item_sold",
         BalanceReason::Topup => "topup",
         BalanceReason::Adjustment => "adjustment",
+        BalanceReason::Sync => unreachable!("the server never records a sync"),
     };
     tx.prepare_cached(
         "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)

@@ -56,6 +56,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.poll_rate_ip = off();
     config.poll_rate_user = off();
     config.write_rate_user = off();
+    config.max_connections_per_ip = 0;
     tweak(&mut config);
     let store = cyberhub_server::store::Store::open(&config.database_url)
         .await
