@@ -1,5 +1,17 @@
-# CyberHub realtime: build the `cyberhub` binary, run it on a slim Debian with a data volume.
-FROM rust:1.95-bookworm AS build
+# CyberHub realtime: the `cyberhub` binary and the club's live page on a slim, non-root image.
+
+# The live page (web/) on the TypeScript SDK (sdk-ts/), built to web/dist.
+FROM node:20-bookworm-slim AS web
+WORKDIR /src
+COPY sdk-ts/package.json sdk-ts/package-lock.json sdk-ts/
+COPY web/package.json web/package-lock.json web/
+RUN cd sdk-ts && npm ci --no-audit --no-fund && cd ../web && npm ci --no-audit --no-fund
+COPY sdk-ts sdk-ts
+COPY web web
+RUN cd sdk-ts && npm run build && cd ../web && npm run build
+
+# The server.
+FROM rust:1.95-bookworm AS server
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked -p cyberhub-server \
@@ -11,11 +23,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /data --uid 10001 cyberhub \
  && mkdir -p /data && chown cyberhub /data
-COPY --from=build /usr/local/bin/cyberhub /usr/local/bin/cyberhub
+COPY --from=server /usr/local/bin/cyberhub /usr/local/bin/cyberhub
+COPY --from=web /src/web/dist /app/web
 USER cyberhub
 WORKDIR /data
 ENV CYBERHUB_LISTEN=0.0.0.0:3000 \
     DATABASE_URL=sqlite:///data/cyberhub.db \
+    CYBERHUB_WEB_DIR=/app/web \
     RUST_LOG=info
 VOLUME /data
 EXPOSE 3000

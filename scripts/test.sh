@@ -28,6 +28,10 @@ echo "== cyberhub-bench run --quick"
 cargo build --locked -p cyberhub-server -p cyberhub-bench
 target/debug/cyberhub-bench run --quick
 
+# The deployment files, checked without a Docker engine.
+echo "== docker-compose.yml"
+scripts/check-deploy.sh
+
 # The TypeScript SDK, the conformance scenarios and the live page in Chromium, against the binary
 # built above.
 echo "== TypeScript SDK, conformance, web page"

@@ -32,14 +32,19 @@ impl EventStream {
         }
     }
 
-    /// The next event frame within `within`; `None` on timeout or end of stream.
+    /// The next event frame within `within`; `None` on timeout or end of stream (a connection cut
+    /// in the middle of the body, as when the server behind a proxy dies, is an end too).
     pub async fn next_within(&mut self, within: Duration) -> Option<Frame> {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let item = tokio::time::timeout_at(deadline, self.inner.next())
                 .await
                 .ok()??;
-            let sse = item.expect("well-formed SSE");
+            let sse = match item {
+                Ok(sse) => sse,
+                Err(sse_stream::Error::Body(_)) => return None,
+                Err(e) => panic!("malformed SSE: {e}"),
+            };
             if let Some(retry) = sse.retry {
                 self.retry = Some(retry);
             }
