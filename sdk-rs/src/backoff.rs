@@ -57,7 +57,11 @@ mod tests {
         assert_eq!(b.ceiling(1), MS(2000));
         assert_eq!(b.ceiling(4), MS(16_000));
         assert_eq!(b.ceiling(5), MS(30_000));
-        assert_eq!(b.ceiling(1000), MS(30_000), "no overflow however many attempts");
+        assert_eq!(
+            b.ceiling(1000),
+            MS(30_000),
+            "no overflow however many attempts"
+        );
     }
 
     #[test]

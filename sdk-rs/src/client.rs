@@ -490,10 +490,7 @@ impl Client {
     }
 
     /// Every change of the token (login, logout, [`Client::set_token`]).
-    pub fn on_token_change(
-        &self,
-        hook: impl FnMut(Option<&str>) + Send + 'static,
-    ) -> Subscription {
+    pub fn on_token_change(&self, hook: impl FnMut(Option<&str>) + Send + 'static) -> Subscription {
         self.inner.hooks.token.add(Box::new(hook))
     }
 
@@ -660,7 +657,12 @@ impl Admin {
     }
 
     /// `POST /v1/admin/users/{id}/mute`: mutes for 1 to 43,200 minutes; 0 lifts the mute.
-    pub async fn mute_user(&self, user_id: i64, minutes: i64, reason: &str) -> Result<MuteResponse> {
+    pub async fn mute_user(
+        &self,
+        user_id: i64,
+        minutes: i64,
+        reason: &str,
+    ) -> Result<MuteResponse> {
         self.http.mute_user(user_id, minutes, reason).await
     }
 }

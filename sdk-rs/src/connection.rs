@@ -388,7 +388,11 @@ impl Link {
                     }
                     probe.failures += 1;
                     let doubling = 1u32 << (probe.failures - 1).min(10);
-                    let mut next = self.options.sse_retry.saturating_mul(doubling).min(MAX_PROBE_DELAY);
+                    let mut next = self
+                        .options
+                        .sse_retry
+                        .saturating_mul(doubling)
+                        .min(MAX_PROBE_DELAY);
                     if let Some(wait) = result.outcome.throttled() {
                         next = next.max(wait);
                     }
@@ -407,7 +411,11 @@ impl Link {
     }
 
     /// Starts an SSE session whose `ready` ends the poll phase.
-    fn start_probe(self: &Arc<Self>, polling: CancellationToken, adopted: Arc<AtomicBool>) -> SessionFuture {
+    fn start_probe(
+        self: &Arc<Self>,
+        polling: CancellationToken,
+        adopted: Arc<AtomicBool>,
+    ) -> SessionFuture {
         let link = self.clone();
         Box::pin(async move {
             let mut sink = ProbeSink {

@@ -117,7 +117,9 @@ impl Dispatcher {
                         let _ = queue.send(Job::Event(wire.id, event));
                     }
                     // An event newer than this SDK (or one it cannot read): skip it, keep the stream.
-                    None => tracing::debug!(id = wire.id, event = %wire.event, "skipped an unknown event"),
+                    None => {
+                        tracing::debug!(id = wire.id, event = %wire.event, "skipped an unknown event")
+                    }
                 }
             }
         }
@@ -495,7 +497,11 @@ mod tests {
         assert_eq!(dispatcher.received(), Some(14));
         assert_eq!(dispatcher.delivered(), Some(10), "nothing fired yet");
         dispatcher.rewind();
-        assert_eq!(dispatcher.received(), Some(10), "unfired events are fetched again");
+        assert_eq!(
+            dispatcher.received(),
+            Some(10),
+            "unfired events are fetched again"
+        );
     }
 
     #[test]
@@ -522,10 +528,12 @@ mod tests {
         let deltas = Arc::new(Mutex::new(Vec::new()));
         let _balance = {
             let deltas = deltas.clone();
-            hooks.balance_updated.add(Box::new(move |e: &BalanceUpdated, meta: EventMeta| {
-                assert!(meta.is_resync() || e.note.is_none());
-                deltas.lock().unwrap().push(e.delta);
-            }))
+            hooks
+                .balance_updated
+                .add(Box::new(move |e: &BalanceUpdated, meta: EventMeta| {
+                    assert!(meta.is_resync() || e.note.is_none());
+                    deltas.lock().unwrap().push(e.delta);
+                }))
         };
         let dispatcher = Dispatcher::new(hooks, Some(0));
         let live = ServerEvent::BalanceUpdated(BalanceUpdated {

@@ -180,7 +180,13 @@ mod tests {
         let body = br#"{"error":{"code":"rate_limited","message":"slow down","until":1234}}"#;
         let error = Error::from_answer(429, Some(Duration::from_secs(3)), body);
         assert_eq!(error.retry_after(), Some(Duration::from_secs(3)));
-        assert!(matches!(error, Error::Api { until: Some(1234), .. }));
+        assert!(matches!(
+            error,
+            Error::Api {
+                until: Some(1234),
+                ..
+            }
+        ));
         assert!(error.is_transient());
     }
 }

@@ -134,7 +134,9 @@ impl<H: ?Sized + Send + 'static> Listeners<H> {
 
 /// Locks a mutex, ignoring poisoning: a panicking listener must not disable the registry.
 pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A hook for one event: the typed payload and its [`EventMeta`].

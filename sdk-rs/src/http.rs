@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use cyberhub_protocol::{
     AnnouncementRequest, AnnouncementResponse, BalanceAdjustRequest, BalanceAdjustResponse, Case,
-    CaseInput, CaseList, ChatHistory, ChatMessage, ChatMessageResponse, CreateUserRequest, DropList,
-    Inventory, InventoryItem, LoginRequest, LoginResponse, MuteRequest, MuteResponse,
+    CaseInput, CaseList, ChatHistory, ChatMessage, ChatMessageResponse, CreateUserRequest,
+    DropList, Inventory, InventoryItem, LoginRequest, LoginResponse, MuteRequest, MuteResponse,
     OpenCaseResponse, RecentDrop, SellResponse, SendChatMessage, User,
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -77,10 +77,7 @@ impl Http {
     }
 
     pub(crate) fn token(&self) -> Option<String> {
-        self.token
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.token.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Replaces the token; returns whether it changed.
@@ -291,7 +288,11 @@ pub(crate) fn is_event_stream(headers: &reqwest::header::HeaderMap) -> bool {
     headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("text/event-stream"))
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("text/event-stream")
+        })
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {

@@ -234,8 +234,10 @@ mod tests {
 
     impl SessionSink for Record {
         fn ready(&mut self, ready: &Ready) {
-            self.seen
-                .push(format!("ready {} hb{}", ready.last_event_id, ready.heartbeat_secs));
+            self.seen.push(format!(
+                "ready {} hb{}",
+                ready.last_event_id, ready.heartbeat_secs
+            ));
         }
         fn event(&mut self, event: WireEvent) {
             self.seen
@@ -280,7 +282,11 @@ mod tests {
             ]
         );
         for size in [1, 2, 3, 7, 16, 64] {
-            assert_eq!(parse_in_pieces(size).await, whole, "split every {size} bytes");
+            assert_eq!(
+                parse_in_pieces(size).await,
+                whole,
+                "split every {size} bytes"
+            );
         }
     }
 
