@@ -43,7 +43,10 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -84,7 +87,9 @@ fn main() {
     println!("server binary: {}", server_bin().display());
 
     let one: Vec<(f64, f64)> = (0..runs).map(|_| idle_run(&server.url, 1)).collect();
-    let hundred: Vec<(f64, f64)> = (0..runs.min(3)).map(|_| idle_run(&server.url, 100)).collect();
+    let hundred: Vec<(f64, f64)> = (0..runs.min(3))
+        .map(|_| idle_run(&server.url, 100))
+        .collect();
     println!(
         "idle client, one per process: RSS growth {:.0} KB, live heap {:.1} KB (median of {runs}; RSS per run {:?} KB)",
         median(one.iter().map(|r| r.0).collect()),
@@ -168,7 +173,7 @@ fn idle_child(url: &str, count: usize) {
         .build()
         .unwrap();
     // The runtime's threads exist and have run once before the baseline.
-    runtime.block_on(tokio::time::sleep(Duration::from_millis(50)));
+    runtime.block_on(async { tokio::time::sleep(Duration::from_millis(50)).await });
     let (rss0, heap0) = (rss_kb(), LIVE.load(Ordering::Relaxed));
     let clients = runtime.block_on(async {
         let mut clients = Vec::new();

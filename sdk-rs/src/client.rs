@@ -324,14 +324,13 @@ impl Client {
         let (started_tx, started) = watch::channel(false);
         let (done_tx, done) = watch::channel(false);
         let inner = &self.inner;
-        // Reported at once, so `connection_state()` right after `connect()` says so.
+        // Reported at once, so `connection_state()` right after `connect()` says so (the stopped
+        // session, if any, reports nothing more once cancelled).
         let first = match inner.link.mode {
             Transport::Poll => crate::TransportKind::Poll,
             Transport::Auto | Transport::Sse => crate::TransportKind::Sse,
         };
-        if previous.is_none() {
-            inner.state.set(ConnectionStatus::Connecting, Some(first));
-        }
+        inner.state.set(ConnectionStatus::Connecting, Some(first));
         let (http, dispatcher, state, hooks, options) = (
             inner.http.clone(),
             inner.dispatcher.clone(),

@@ -142,6 +142,9 @@ pub(crate) fn lock<T: ?Sized>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A hook for one event: the typed payload and its [`EventMeta`].
 pub(crate) type EventFn<T> = dyn FnMut(&T, EventMeta) + Send;
 
+/// A hook for token changes.
+pub(crate) type TokenFn = dyn FnMut(Option<&str>) + Send;
+
 /// Every registry of one client.
 pub(crate) struct Hooks {
     pub cases_updated: Listeners<EventFn<CasesUpdated>>,
@@ -155,7 +158,7 @@ pub(crate) struct Hooks {
     pub chat_muted: Listeners<EventFn<ChatMuted>>,
     pub event: Listeners<EventFn<ServerEvent>>,
     pub connection: Listeners<dyn FnMut(ConnectionState) + Send>,
-    pub token: Listeners<dyn FnMut(Option<&str>) + Send>,
+    pub token: Listeners<TokenFn>,
     pub notice: Listeners<dyn FnMut(&TransportNotice) + Send>,
 }
 

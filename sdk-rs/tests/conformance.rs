@@ -681,46 +681,52 @@ async fn expect_hooks(step: &Value, ctx: &Context) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(15)).await;
     }
-    let mut rec = r.recording.lock().unwrap();
-    for (i, e) in expected.iter().enumerate() {
-        let got = &rec.calls[start + i];
-        let ok = e["hook"] == got.hook
-            && e.get("data").is_none_or(|data| matches(&got.data, data))
-            && e.get("resync").is_none_or(|resync| *resync == got.resync);
-        if !ok {
-            return Err(format!(
-                "hook call {}: expected {e}, got {}\nrecorded since the last expectation: {}",
-                i + 1,
-                got.json(),
-                rec.unseen()
-            ));
+    {
+        let mut rec = r.recording.lock().unwrap();
+        for (i, e) in expected.iter().enumerate() {
+            let got = &rec.calls[start + i];
+            let ok = e["hook"] == got.hook
+                && e.get("data").is_none_or(|data| matches(&got.data, data))
+                && e.get("resync").is_none_or(|resync| *resync == got.resync);
+            if !ok {
+                return Err(format!(
+                    "hook call {}: expected {e}, got {}\nrecorded since the last expectation: {}",
+                    i + 1,
+                    got.json(),
+                    rec.unseen()
+                ));
+            }
         }
+        rec.calls_seen = start + expected.len();
     }
-    rec.calls_seen = start + expected.len();
-    drop(rec);
     // on_event mirrors every wire event the other hooks got, in the same order. The SDK calls an
     // event's hook and then on_event, from its firing task: give on_event a moment to catch up with
     // a hook call recorded an instant ago.
     let mirror_deadline = Instant::now() + Duration::from_secs(1);
     loop {
-        let rec = r.recording.lock().unwrap();
-        let wire: Vec<(i64, &str)> = rec
-            .calls
-            .iter()
-            .filter(|c| !c.resync)
-            .map(|c| (c.id, c.hook))
-            .collect();
-        if rec.events == wire {
+        let mirrored = {
+            let rec = r.recording.lock().unwrap();
+            let wire: Vec<(i64, &str)> = rec
+                .calls
+                .iter()
+                .filter(|c| !c.resync)
+                .map(|c| (c.id, c.hook))
+                .collect();
+            let behind = rec.events.len() < wire.len() && wire.starts_with(&rec.events);
+            if rec.events == wire {
+                Ok(true)
+            } else if !behind || Instant::now() > mirror_deadline {
+                Err(format!(
+                    "on_event does not mirror the hooks: events {:?} vs hooks {wire:?}",
+                    rec.events
+                ))
+            } else {
+                Ok(false)
+            }
+        };
+        if mirrored? {
             return Ok(());
         }
-        let behind = rec.events.len() < wire.len() && wire.starts_with(&rec.events);
-        if !behind || Instant::now() > mirror_deadline {
-            return Err(format!(
-                "on_event does not mirror the hooks: events {:?} vs hooks {wire:?}",
-                rec.events
-            ));
-        }
-        drop(rec);
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
