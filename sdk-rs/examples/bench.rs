@@ -183,10 +183,15 @@ fn idle_child(url: &str, count: usize) {
             client.connect().await;
             clients.push(client);
         }
+        let deadline = Instant::now() + Duration::from_secs(30);
         for client in &clients {
             while client.connection_state().state != ConnectionStatus::Connected
                 || client.connection_state().transport != Some(TransportKind::Sse)
             {
+                assert!(
+                    Instant::now() < deadline,
+                    "a client did not connect over SSE"
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
@@ -331,6 +336,11 @@ impl Server {
             "off",
             "--write-rate-user",
             "off",
+            // 100 clients of one user from one address in the memory figure.
+            "--max-streams-per-user",
+            "1000",
+            "--max-connections-per-ip",
+            "0",
         ]
         .map(String::from)
         .to_vec();

@@ -16,7 +16,7 @@ use futures_util::StreamExt;
 #[derive(Parser, Debug)]
 #[command(name = "cyberhub-watch", version, about)]
 struct Args {
-    /// The server, e.g. http://club.example:3000.
+    /// The server, e.g. `http://club.example:3000`.
     #[arg(long, env = "CYBERHUB_URL")]
     url: String,
     /// A bearer token (without one, and without --username, the stream carries global events only).
