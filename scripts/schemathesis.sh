@@ -27,6 +27,9 @@ done
 token=$(curl -sf "http://127.0.0.1:$port/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"admin","password":"admin-demo-1"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 
+# The coverage phase is left out: on this machine's Python 3.11 it crashes inside Hypothesis now and
+# then (CPython's "AST constructor recursion depth mismatch" while describing a lambda), a failure of
+# the tool, not of the server. The examples, fuzzing and stateful phases run.
 # positive_data_acceptance and negative_data_rejection judge the document's input schemas against
 # rules JSON Schema cannot state (text is trimmed before its length counts, a repeated chat message
 # is refused); every check of what the server answers is on.
@@ -36,6 +39,7 @@ status=0
   --header "Authorization: Bearer $token" \
   --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
   --exclude-path /v1/events --exclude-path /v1/auth/logout \
+  --phases examples,fuzzing,stateful \
   --max-time "$budget" --workers 2 --request-timeout 10 \
   --seed "${SCHEMATHESIS_SEED:-20261201}") || status=$?
 if ! kill -0 $server 2>/dev/null; then

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the repository: formatting, lints, the Rust suites (unit tests, the API tests
-# against the real server on loopback with a real SQLite file, the hub tests), and the check that the
+# against the real server on loopback with a real SQLite file, the attacks against the real binary,
+# the hub tests), the quick benchmark, the TypeScript SDK with the conformance scenarios and the web
+# page in Chromium, schemathesis against the live API, and the checks that openapi.json and the
 # TypeScript types generated from `protocol/` are committed and current.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +21,11 @@ cargo test --workspace --locked
 echo "== cyberhub-bench run --quick"
 cargo build --locked -p cyberhub-server -p cyberhub-bench
 target/debug/cyberhub-bench run --quick
+
+# The TypeScript SDK, the conformance scenarios and the live page in Chromium, against the binary
+# built above.
+echo "== TypeScript SDK, conformance, web page"
+CYBERHUB_BIN="$PWD/target/debug/cyberhub" scripts/test-ts.sh
 
 # The API fuzzed from its own OpenAPI document (schemathesis, 60 s): no 5xx, no answer the document
 # does not describe, no crash.

@@ -123,7 +123,10 @@ where
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let target = Arc::new(Target::cyberhub_demo(bin, env).await?);
-    let probe_user = create_probe_user(&target).await?;
+    let mut probe_users = Vec::new();
+    for _ in 0..PROBE_USERS {
+        probe_users.push(create_probe_user(&target).await?);
+    }
     fill_outbox(&target, prefill).await;
     let normal = (0..plan.normal_clients)
         .map(|_| ConnSpec {
@@ -138,7 +141,7 @@ where
 
     let done = Arc::new(AtomicBool::new(false));
     let sampler = tokio::spawn(sample_memory(target.clone(), done.clone()));
-    let probing = tokio::spawn(probe(target.clone(), probe_user, done.clone()));
+    let probing = tokio::spawn(probe(target.clone(), probe_users, done.clone()));
     let published = {
         let target = target.clone();
         let events = plan.fanout_events;
@@ -286,18 +289,23 @@ async fn slow_readers(
             6_000,
         )
         .await?;
-        // The flood: announcements of 480 characters, as fast as 8 publishers go.
+        // The flood: announcements of 480 characters at a fixed rate, the same for every binary
+        // (a busy drop feed), from 8 publishers.
         let deadline = Instant::now() + Duration::from_secs(secs);
         let published = Arc::new(AtomicU32::new(0));
         let mut flood = tokio::task::JoinSet::new();
         for _ in 0..8 {
             let (target, published) = (target.clone(), published.clone());
+            let gap = Duration::from_secs_f64(8.0 / f64::from(FLOOD_PER_SECOND));
             flood.spawn(async move {
                 let text = "x".repeat(480);
+                let mut next = Instant::now();
                 while Instant::now() < deadline {
                     if target.announce(&text).await.is_ok() {
                         published.fetch_add(1, Ordering::Relaxed);
                     }
+                    next += gap;
+                    tokio::time::sleep_until(next.into()).await;
                 }
             });
         }
@@ -305,7 +313,7 @@ async fn slow_readers(
         tokio::time::sleep(Duration::from_secs(2)).await;
         let sse_now = target.health_sse_clients().await;
         *noted.lock().unwrap() = json!({
-            "slow_streams": attackers.connected, "flood_announcements": published.load(Ordering::Relaxed),
+            "slow_streams": attackers.connected, "flood_announcements": published.load(Ordering::Relaxed), "flood_per_second_offered": FLOOD_PER_SECOND,
             "flood_seconds": secs,
             "slow_streams_open_2s_after_the_flood": sse_now.map(|n| n.saturating_sub(normal as u64)),
         });
@@ -316,6 +324,9 @@ async fn slow_readers(
     row["attack"] = figures.lock().unwrap().clone();
     Ok(row)
 }
+
+/// Announcements per second in the slow-reader flood.
+const FLOOD_PER_SECOND: u32 = 800;
 
 /// Anonymous streams resuming from `Last-Event-ID: 0` over a long outbox.
 async fn replay(
@@ -406,15 +417,18 @@ async fn create_probe_user(target: &Target) -> anyhow::Result<String> {
 }
 
 const PROBE_PASSWORD: &str = "probe-password-1";
+/// Members the login probe takes turns with, each from an address of its own each time, so that the
+/// server's per-name and per-address login limits never refuse the probe itself.
+const PROBE_USERS: usize = 4;
 
 struct Probes {
     health: Value,
     login: Value,
 }
 
-/// `/health` every 500 ms and a login every 2 s, each on a fresh connection from an address of
-/// its own, until `done`: median and worst latency, and how many failed (5 s timeout).
-async fn probe(target: Arc<Target>, user: String, done: Arc<AtomicBool>) -> Probes {
+/// `/health` every 500 ms and a login every 2 s, each on a fresh connection, until `done`: median
+/// and worst latency, and how many failed (no answer within 5 s, or an error status).
+async fn probe(target: Arc<Target>, users: Vec<String>, done: Arc<AtomicBool>) -> Probes {
     let http = reqwest::Client::builder()
         .local_address(next_source())
         .pool_max_idle_per_host(0)
@@ -437,8 +451,14 @@ async fn probe(target: Arc<Target>, user: String, done: Arc<AtomicBool>) -> Prob
             _ => health_failed += 1,
         }
         if tick.is_multiple_of(4) {
+            let user = &users[(tick / 4) as usize % users.len()];
+            let login_http = reqwest::Client::builder()
+                .local_address(next_source())
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("a client");
             let started = Instant::now();
-            let res = http
+            let res = login_http
                 .post(format!("http://{}/v1/auth/login", target.addr))
                 .json(&json!({"username": user, "password": PROBE_PASSWORD}))
                 .send()

@@ -186,6 +186,9 @@ pub enum BalanceReason {
     Topup,
     /// An admin adjusted the balance; `note` carries the admin's reason.
     Adjustment,
+    /// Never sent by the server: the SDKs report the balance they refetched after `sync:required`
+    /// with it (the delta is from the last balance they had seen).
+    Sync,
 }
 
 /// `balance:updated`: the new balance and the change that led to it.

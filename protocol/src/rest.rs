@@ -303,7 +303,7 @@ pub struct Health {
     pub clients: u64,
     pub sse_clients: u64,
     pub poll_clients: u64,
-    /// `ok` or `error`.
+    /// `ok`, or `unavailable` when the database does not answer (writes then get 503 at once).
     pub database: String,
     /// The newest event id the hub has published.
     pub last_event_id: i64,

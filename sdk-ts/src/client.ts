@@ -135,6 +135,14 @@ export function createClient(options: ClientOptions): CyberHubClient {
       startAt: (id) => dispatcher.startAt(id),
       deliver,
       setState,
+      unauthorized() {
+        // The session ended elsewhere (logout on another device, an operator's revoke, expiry): the
+        // member's private events stop, the global ones go on, and the app learns it through
+        // onTokenChange(null) and shows a sign-in.
+        if (token === null) return false;
+        setToken(null);
+        return true;
+      },
     });
   }
 

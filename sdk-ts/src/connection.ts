@@ -11,6 +11,7 @@
  * @module
  */
 import { pollEvents } from './api.js';
+import { CyberHubError } from './errors.js';
 import { reconnectDelay, sleep, type BackoffOptions } from './backoff.js';
 import { authHeaders, buildUrl, type HttpContext } from './http.js';
 import { runSse, type SseOutcome } from './sse.js';
@@ -40,6 +41,12 @@ export interface ConnectionDeps {
   deliver(event: WireEvent): void;
   /** Reports a state change (the receiver ignores repeats). */
   setState(state: ConnectionStatus, transport: TransportKind | null): void;
+  /**
+   * The server answered 401: the session ended (logout elsewhere, revoked, expired). Returns `true`
+   * when the client dropped its token and restarts the stream anonymously (this loop then ends);
+   * `false` when there was no token to drop.
+   */
+  unauthorized(): boolean;
 }
 
 /** A running loop. */
@@ -57,6 +64,11 @@ interface SessionResult {
   outcome: SseOutcome;
   /** The stream delivered `ready`: streaming works on this path. */
   gotReady: boolean;
+}
+
+/** Whether a failed request was answered 401 (the session ended). */
+function isUnauthorized(error: unknown): boolean {
+  return error instanceof CyberHubError && error.status === 401;
 }
 
 /** Starts the loop; it runs until `stop()`. */
@@ -88,8 +100,9 @@ export function startConnection(deps: ConnectionDeps): Connection {
       try {
         const answer = await pollEvents(deps.http, null, 0, signal);
         deps.startAt(answer.next);
-      } catch {
+      } catch (error) {
         if (signal.aborted) break;
+        if (isUnauthorized(error) && deps.unauthorized()) return;
         deps.setState(trying(), first);
         await sleep(nextDelay(), signal);
       }
@@ -188,8 +201,9 @@ export function startConnection(deps: ConnectionDeps): Connection {
           polledOnce = true;
           scheduleProbe(firstProbeDelayMs);
         }
-      } catch {
+      } catch (error) {
         if (polling.signal.aborted) break;
+        if (isUnauthorized(error) && deps.unauthorized()) break;
         confirmed = false;
         deps.setState(trying(), 'poll');
         await sleep(nextDelay(), polling.signal);
@@ -227,6 +241,7 @@ export function startConnection(deps: ConnectionDeps): Connection {
         result = await sseSession(() => connected('sse'));
       }
       if (signal.aborted) break;
+      if (result.outcome.kind === 'refused' && result.outcome.status === 401 && deps.unauthorized()) break;
       if (!result.gotReady && deps.mode === 'auto') {
         // Streaming did not get through. A plain request may: go on over long-poll at once. After a
         // network error (a restart, most likely) probe SSE as soon as a poll gets through; after a

@@ -64,9 +64,8 @@ export function createDispatcher(
         user_id: snapshot.me.id,
         balance: snapshot.me.balance,
         delta: lastBalance === null ? 0 : snapshot.me.balance - lastBalance,
-        // The protocol has no reason for "refetched"; `note: 'sync'` and meta.resync mark it.
-        reason: 'adjustment',
-        note: 'sync',
+        // The protocol's reason for a refetched balance; meta.resync carries the snapshot.
+        reason: 'sync',
       };
       lastBalance = snapshot.me.balance;
       emitter.emit('balance:updated', balance, meta);

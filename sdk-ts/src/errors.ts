@@ -12,16 +12,19 @@ export class CyberHubError extends Error {
   readonly status: number;
   /** The server's stable snake_case error code (`insufficient_funds`, `not_found`, ...). */
   readonly code: string;
-  /** Seconds from a `Retry-After` header (the chat rate limit), when the server sent one. */
+  /** Seconds from a `Retry-After` header (a rate limit, a full server), when the server sent one. */
   readonly retryAfterSecs: number | undefined;
+  /** When a refusal that ends by itself ends (a chat mute, a rate limit), Unix ms, when given. */
+  readonly until: number | undefined;
 
   /** Builds an error; the SDK does this for you, apps only read the fields. */
-  constructor(status: number, code: string, message: string, retryAfterSecs?: number) {
+  constructor(status: number, code: string, message: string, retryAfterSecs?: number, until?: number) {
     super(message);
     this.name = 'CyberHubError';
     this.status = status;
     this.code = code;
     this.retryAfterSecs = retryAfterSecs;
+    this.until = until;
   }
 }
 
@@ -32,15 +35,18 @@ export class CyberHubError extends Error {
 export async function errorFromResponse(response: Response): Promise<CyberHubError> {
   let code = `http_${response.status}`;
   let message = response.statusText || code;
+  let until: number | undefined;
   try {
-    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
+    const body = (await response.json()) as { error?: { code?: unknown; message?: unknown; until?: unknown } };
     if (body && typeof body.error?.code === 'string') code = body.error.code;
     if (body && typeof body.error?.message === 'string') message = body.error.message;
+    if (body && typeof body.error?.until === 'number') until = body.error.until;
   } catch {
     // Not JSON: keep the status-derived code.
   }
   const retryAfter = Number(response.headers.get('retry-after'));
-  return new CyberHubError(response.status, code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined);
+  const retryAfterSecs = Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined;
+  return new CyberHubError(response.status, code, message, retryAfterSecs, until);
 }
 
 /** Wraps a fetch rejection (connection refused, reset, DNS) as a `network_error`. */

@@ -146,6 +146,13 @@ impl From<StoreError> for ApiError {
             }
             StoreError::Conflict { code, message } => ApiError::Conflict { code, message },
             StoreError::Muted { until, reason } => ApiError::Muted { until, reason },
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(%detail, "the database is unavailable");
+                ApiError::Unavailable {
+                    code: "database_unavailable",
+                    message: "the database is unavailable; try again shortly".into(),
+                }
+            }
             StoreError::Db(e) => ApiError::Internal(anyhow::anyhow!(e)),
         }
     }

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@cyberhub/sdk';
 import { startServer } from '../../conformance/harness/server.mjs';
+import { startProxy } from '../../conformance/proxy.mjs';
 import { launchBrowser } from './browser.mjs';
 
 const WEB_DIST = fileURLToPath(new URL('../dist', import.meta.url));
@@ -18,9 +19,9 @@ before(async () => {
 after(() => server?.stop('SIGKILL'));
 
 /** Opens the page in a tab and logs in through the form (the token then lives in localStorage). */
-async function openLoggedIn(context, username = 'alice', password = 'alice-demo-1') {
+async function openLoggedIn(context, username = 'alice', password = 'alice-demo-1', origin = server.url) {
   const page = context.pages()[0] ?? (await context.newPage());
-  await page.goto(`${server.url}/`);
+  await page.goto(`${origin}/`);
   await page.fill('input[name=username]', username);
   await page.fill('input[name=password]', password);
   await page.click('button[type=submit]');
@@ -59,6 +60,10 @@ test('the indicator turns green and the balance moves when another device opens 
     await balanceIs(page, opened.balance);
     await page.waitForSelector(`[data-testid=inventory-item] >> text=${opened.item.name}`);
     await page.waitForSelector('[data-testid=drop] >> text=alice');
+    const bob = createClient({ baseUrl: server.url });
+    await bob.login('bob', 'bob-demo-1');
+    await bob.sendChatMessage('gg alice');
+    await page.waitForSelector('[data-testid=chat-message] >> text=gg alice');
   } finally {
     await browser.close();
   }
@@ -86,6 +91,46 @@ test('red while the server is down, green after the restart, and no event lost',
     assert.ok(first.balance > second.balance);
   } finally {
     await browser.close();
+  }
+});
+
+test('behind a proxy that refuses streams the indicator is amber, on long-poll, and events still arrive', async () => {
+  const proxy = await startProxy({ upstream: server.url, mode: 'refuse' });
+  const browser = await launchBrowser();
+  try {
+    // The page, and so the API, through the proxy. Logging in restarts the stream as alice, so the
+    // indicator is only read once the page shows her balance.
+    const page = await openLoggedIn(browser.context, 'alice', 'alice-demo-1', proxy.url);
+    await colour(page, 'amber');
+    assert.match(await page.getAttribute('[data-testid=indicator]', 'title'), /long-poll/);
+    const opened = await (await alice()).openCase(1);
+    await balanceIs(page, opened.balance);
+  } finally {
+    await browser.close();
+    await proxy.close();
+  }
+});
+
+test("the admin view's case changes and announcements reach a member's page live", async () => {
+  const adminBrowser = await launchBrowser();
+  const memberBrowser = await launchBrowser();
+  try {
+    const admin = await openLoggedIn(adminBrowser.context, 'admin', 'admin-demo-1');
+    const member = await openLoggedIn(memberBrowser.context);
+    await colour(member, 'green');
+    await admin.click('nav.tabs >> text=Admin');
+    await admin.fill('.case-form input[placeholder=name]', 'Browser Case');
+    await admin.fill('.case-form input[placeholder^=price]', '12');
+    await admin.click('.case-form button[type=submit]');
+    await member.waitForSelector('[data-testid=case] >> text=Browser Case');
+    await admin.click('.admin-cases li:has-text("Browser Case") >> text=delete');
+    await member.waitForSelector('[data-testid=case] >> text=Browser Case', { state: 'detached' });
+    await admin.fill('.announce input', 'Doors close at midnight');
+    await admin.click('.announce button');
+    await member.waitForSelector('[data-testid=announcement] >> text=Doors close at midnight');
+  } finally {
+    await adminBrowser.close();
+    await memberBrowser.close();
   }
 });
 

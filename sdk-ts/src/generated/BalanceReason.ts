@@ -3,4 +3,4 @@
 /**
  * Why a balance moved.
  */
-export type BalanceReason = "case_opened" | "item_sold" | "topup" | "adjustment";
+export type BalanceReason = "case_opened" | "item_sold" | "topup" | "adjustment" | "sync";

@@ -17,7 +17,7 @@ stream: string,
  */
 clients: number, sse_clients: number, poll_clients: number, 
 /**
- * `ok` or `error`.
+ * `ok`, or `unavailable` when the database does not answer (writes then get 503 at once).
  */
 database: string, 
 /**

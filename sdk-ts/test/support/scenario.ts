@@ -234,6 +234,23 @@ async function runStep(step: Step, ctx: Context): Promise<void> {
       body,
     });
     if (!res.ok) throw new Error(`topup answered ${res.status}: ${await res.text()}`);
+  } else if ('revoke' in step) {
+    // The session ends elsewhere (another device logs out): the client is not told.
+    const token = recorderOf(ctx, step.revoke).client.token;
+    if (!token) throw new Error(`client ${String(step.revoke)} has no session to revoke`);
+    const res = await fetch(`${ctx.server.url}/v1/auth/logout`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (res.status !== 204) throw new Error(`logout answered ${res.status}`);
+  } else if ('expect_token' in step) {
+    const r = recorderOf(ctx, step.expect_token);
+    const want = step.present !== false;
+    const deadline = Date.now() + remaining(ctx, step, 5000);
+    while ((r.client.token !== null) !== want) {
+      if (Date.now() > deadline) throw new Error(`client ${String(step.expect_token)} token present: ${!want}, expected ${want}`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
   } else if ('expect' in step) {
     await expectHooks(step, ctx);
   } else if ('expect_connection' in step) {

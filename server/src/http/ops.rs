@@ -60,7 +60,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         clients: sse + poll,
         sse_clients: sse,
         poll_clients: poll,
-        database: if database_ok { "ok" } else { "error" }.into(),
+        database: if database_ok { "ok" } else { "unavailable" }.into(),
         last_event_id: state.hub.head(),
         version: env!("CARGO_PKG_VERSION").into(),
     };

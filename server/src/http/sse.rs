@@ -135,9 +135,11 @@ impl SseSession {
         // (and the wake-up of the reader behind it) is what an event costs, not its bytes. An event
         // after a quiet spell goes out at once, and an idle stream holds no timer. The viewer's own
         // events (their balance, their items) never wait: they take the window's others along.
+        // Nor does a replay: a client catching up is behind, and each write is as full as it gets.
         if let Some(last) = self.last_write
             && last.elapsed() < self.linger
             && !self.held.as_ref().is_some_and(is_own)
+            && !self.feed.is_behind()
         {
             // The item waits in `held`, so dropping this future here loses nothing.
             let (feed, until) = (&mut self.feed, last + self.linger);

@@ -126,6 +126,12 @@ impl Feed {
         self.cursor
     }
 
+    /// Whether the feed has more to hand out at once than its live channels: a replay or a
+    /// catch-up is under way. Transports do not linger then: the client is behind, not flooded.
+    pub fn is_behind(&self) -> bool {
+        self.catching_up || !self.backlog.is_empty()
+    }
+
     /// The `sync:required` frame this feed opened with, if it could not resume.
     pub fn take_opening_sync(&mut self) -> Option<Arc<Encoded>> {
         self.pending_sync.take()

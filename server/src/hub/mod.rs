@@ -373,6 +373,11 @@ impl Hub {
                     self.apply_revocations(&mut revocations).await;
                     self.end_expired_sessions();
                 }
+                // Another node (PostgreSQL) ended sessions: end their streams here at once.
+                _ = committed.wait_revoked() => {
+                    self.apply_revocations(&mut revocations).await;
+                    continue;
+                }
                 _ = heartbeat.tick() => {
                     let _ = inner.global.send(HubMsg::Heartbeat);
                     continue;

@@ -4,10 +4,8 @@ use std::collections::HashMap;
 
 use cyberhub_protocol::{Case, CaseAction, CaseInput, CaseItem, CasesUpdated, Rarity, ServerEvent};
 
-use rusqlite::params;
-
-use super::outbox::emit;
-use super::{Store, StoreError, WriteTx, now_ms};
+use super::tx::Tx;
+use super::{Store, StoreError, now_ms};
 
 #[derive(sqlx::FromRow)]
 struct CaseRow {
@@ -20,13 +18,13 @@ struct CaseRow {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct ItemRow {
-    pub id: i64,
-    pub case_id: i64,
-    pub name: String,
-    pub rarity: String,
-    pub value: i64,
-    pub weight: i64,
+struct ItemRow {
+    id: i64,
+    case_id: i64,
+    name: String,
+    rarity: String,
+    value: i64,
+    weight: i64,
 }
 
 impl From<ItemRow> for CaseItem {
@@ -57,16 +55,20 @@ fn assemble(row: CaseRow, items: Vec<CaseItem>) -> Case {
 impl Store {
     /// Every case with its items, oldest first.
     pub async fn list_cases(&self) -> Result<Vec<Case>, StoreError> {
-        let rows: Vec<CaseRow> = sqlx::query_as(
-            "SELECT id, name, price, image_url, created_at, updated_at FROM cases ORDER BY id",
-        )
-        .fetch_all(&self.read)
-        .await?;
-        let items: Vec<ItemRow> = sqlx::query_as(
-            "SELECT id, case_id, name, rarity, value, weight FROM case_items ORDER BY case_id, position",
-        )
-        .fetch_all(&self.read)
-        .await?;
+        let (rows, items): (Vec<CaseRow>, Vec<ItemRow>) = on_pool!(self, |pool| {
+            let rows = sqlx::query_as(
+                "SELECT id, name, price, image_url, created_at, updated_at FROM cases ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?;
+            let items = sqlx::query_as(
+                "SELECT id, case_id, name, rarity, value, weight FROM case_items
+                 ORDER BY case_id, position",
+            )
+            .fetch_all(pool)
+            .await?;
+            Ok::<_, sqlx::Error>((rows, items))
+        })?;
         let mut by_case: HashMap<i64, Vec<CaseItem>> = HashMap::new();
         for item in items {
             by_case.entry(item.case_id).or_default().push(item.into());
@@ -82,108 +84,76 @@ impl Store {
 
     /// One case with its items.
     pub async fn case(&self, id: i64) -> Result<Case, StoreError> {
-        let rows: Vec<CaseJoinRow> = sqlx::query_as(CASE_WITH_ITEMS)
-            .bind(id)
-            .fetch_all(&self.read)
-            .await?;
-        assemble_join(rows)
+        let rows: Vec<CaseJoinRow> = on_pool!(self, |pool| {
+            sqlx::query_as(CASE_WITH_ITEMS)
+                .bind(id)
+                .fetch_all(pool)
+                .await
+        })?;
+        assemble_join(rows).ok_or(StoreError::NotFound("case"))
     }
 
     /// Creates a case (input already validated) and announces it.
     pub async fn create_case(&self, input: &CaseInput) -> Result<Case, StoreError> {
         let input = input.clone();
-        self.write(move |tx| {
-            let now = now_ms();
-            let id: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO cases (name, price, image_url, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
-                )?
-                .query_row(
-                    params![input.name, input.price, input.image_url, now],
-                    |row| row.get(0),
-                )?;
-            insert_items(tx, id, &input)?;
-            emit(tx, &cases_updated(id, CaseAction::Created))?;
-            read_case(tx, id)
-        })
-        .await
+        transact!(self, |tx| create_case(tx, &input))
     }
 
     /// Replaces a case's fields and items and announces it.
     pub async fn update_case(&self, id: i64, input: &CaseInput) -> Result<Case, StoreError> {
         let input = input.clone();
-        self.write(move |tx| {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE cases SET name = ?1, price = ?2, image_url = ?3, updated_at = ?4
-                     WHERE id = ?5",
-                )?
-                .execute(params![
-                    input.name,
-                    input.price,
-                    input.image_url,
-                    now_ms(),
-                    id
-                ])?;
-            if updated == 0 {
-                return Err(StoreError::NotFound("case"));
-            }
-            tx.prepare_cached("DELETE FROM case_items WHERE case_id = ?1")?
-                .execute([id])?;
-            insert_items(tx, id, &input)?;
-            emit(tx, &cases_updated(id, CaseAction::Updated))?;
-            read_case(tx, id)
-        })
-        .await
+        transact!(self, |tx| update_case(tx, id, &input))
     }
 
     /// Deletes a case and announces it. Items already won stay in their owners' inventories.
     pub async fn delete_case(&self, id: i64) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            let deleted = tx
-                .prepare_cached("DELETE FROM cases WHERE id = ?1")?
-                .execute([id])?;
-            if deleted == 0 {
-                return Err(StoreError::NotFound("case"));
-            }
-            emit(tx, &cases_updated(id, CaseAction::Deleted))?;
-            Ok(())
-        })
-        .await
+        transact!(self, |tx| delete_case(tx, id))
     }
+}
+
+async fn create_case(tx: &mut impl Tx, input: &CaseInput) -> Result<Case, StoreError> {
+    let now = now_ms();
+    let id = tx.insert_case(input, now).await?;
+    tx.replace_items(id, input).await?;
+    tx.emit(&cases_updated(id, CaseAction::Created), now)
+        .await?;
+    tx.case(id).await?.ok_or(StoreError::NotFound("case"))
+}
+
+async fn update_case(tx: &mut impl Tx, id: i64, input: &CaseInput) -> Result<Case, StoreError> {
+    let now = now_ms();
+    if !tx.update_case(id, input, now).await? {
+        return Err(StoreError::NotFound("case"));
+    }
+    tx.replace_items(id, input).await?;
+    tx.emit(&cases_updated(id, CaseAction::Updated), now)
+        .await?;
+    tx.case(id).await?.ok_or(StoreError::NotFound("case"))
+}
+
+async fn delete_case(tx: &mut impl Tx, id: i64) -> Result<(), StoreError> {
+    if !tx.delete_case(id).await? {
+        return Err(StoreError::NotFound("case"));
+    }
+    tx.emit(&cases_updated(id, CaseAction::Deleted), now_ms())
+        .await?;
+    Ok(())
 }
 
 fn cases_updated(case_id: i64, action: CaseAction) -> ServerEvent {
     ServerEvent::CasesUpdated(CasesUpdated { case_id, action })
 }
 
-fn insert_items(tx: &WriteTx<'_>, case_id: i64, input: &CaseInput) -> rusqlite::Result<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for (position, item) in input.items.iter().enumerate() {
-        insert.execute(params![
-            case_id,
-            position as i64,
-            item.name,
-            item.rarity.as_str(),
-            item.value,
-            item.weight
-        ])?;
-    }
-    Ok(())
-}
-
-/// A case and its items in one query: one row per item (or one row of NULL item columns).
-const CASE_WITH_ITEMS: &str =
+/// A case and its items in one query: one row per item (or one row of NULL item columns). The same
+/// text serves both databases and the writers' reads.
+pub(super) const CASE_WITH_ITEMS: &str =
     "SELECT c.id, c.name, c.price, c.image_url, c.created_at, c.updated_at,
         i.id, i.name, i.rarity, i.value, i.weight
     FROM cases c LEFT JOIN case_items i ON i.case_id = c.id
-    WHERE c.id = ?1 ORDER BY i.position";
+    WHERE c.id = $1 ORDER BY i.position";
 
-type CaseJoinRow = (
+/// One row of [`CASE_WITH_ITEMS`].
+pub(super) type CaseJoinRow = (
     i64,
     String,
     i64,
@@ -197,33 +167,9 @@ type CaseJoinRow = (
     Option<i64>,
 );
 
-/// Reads a case inside a write transaction (it sees that transaction's writes).
-pub(super) fn read_case(tx: &WriteTx<'_>, id: i64) -> Result<Case, StoreError> {
-    let rows = tx
-        .prepare_cached(CASE_WITH_ITEMS)?
-        .query_map([id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-            ))
-        })?
-        .collect::<rusqlite::Result<Vec<CaseJoinRow>>>()?;
-    assemble_join(rows)
-}
-
-fn assemble_join(rows: Vec<CaseJoinRow>) -> Result<Case, StoreError> {
-    let Some(first) = rows.first() else {
-        return Err(StoreError::NotFound("case"));
-    };
+/// The case the rows of [`CASE_WITH_ITEMS`] describe; `None` when there were none (no such case).
+pub(super) fn assemble_join(rows: Vec<CaseJoinRow>) -> Option<Case> {
+    let first = rows.first()?;
     let case = CaseRow {
         id: first.0,
         name: first.1.clone(),
@@ -247,5 +193,5 @@ fn assemble_join(rows: Vec<CaseJoinRow>) -> Result<Case, StoreError> {
             },
         )
         .collect();
-    Ok(assemble(case, items))
+    Some(assemble(case, items))
 }

@@ -2,9 +2,8 @@
 //! `chat:*` event in the same transaction, like every other change.
 
 use cyberhub_protocol::{ChatDeleted, ChatMessage, ChatMuted, MuteResponse, Role, ServerEvent};
-use rusqlite::{OptionalExtension, params};
 
-use super::outbox::emit;
+use super::tx::Tx;
 use super::{Store, StoreError, now_ms};
 
 /// The same text from the same sender within this window is refused as a repeat.
@@ -42,51 +41,7 @@ impl Store {
         text: &str,
     ) -> Result<ChatMessage, StoreError> {
         let text = text.to_owned();
-        self.write(move |tx| {
-            let now = now_ms();
-            let mute: Option<(i64, String)> = tx
-                .prepare_cached(
-                    "SELECT muted_until, reason FROM chat_mutes WHERE user_id = ?1 AND muted_until > ?2",
-                )?
-                .query_row([user_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            if let Some((until, reason)) = mute {
-                return Err(StoreError::Muted { until, reason });
-            }
-            let repeated = tx
-                .prepare_cached(
-                    "SELECT 1 FROM chat_messages WHERE user_id = ?1 AND sent_at > ?2 AND text = ?3",
-                )?
-                .exists(params![user_id, now - DUPLICATE_WINDOW_MS, text])?;
-            if repeated {
-                return Err(StoreError::Conflict {
-                    code: "duplicate_message",
-                    message: "you sent this same message a moment ago".into(),
-                });
-            }
-            let message = tx
-                .prepare_cached(
-                    "INSERT INTO chat_messages (user_id, username, role, text, sent_at)
-                     SELECT id, username, role, ?2, ?3 FROM users WHERE id = ?1
-                     RETURNING id, user_id, username, role, text, sent_at",
-                )?
-                .query_row(params![user_id, text, now], |r| {
-                    Ok(MessageRow {
-                        id: r.get(0)?,
-                        user_id: r.get(1)?,
-                        username: r.get(2)?,
-                        role: r.get(3)?,
-                        text: r.get(4)?,
-                        sent_at: r.get(5)?,
-                    })
-                })
-                .optional()?
-                .map(ChatMessage::from)
-                .ok_or(StoreError::NotFound("user"))?;
-            emit(tx, &ServerEvent::ChatMessage(message.clone()))?;
-            Ok(message)
-        })
-        .await
+        transact!(self, |tx| send_chat_message(tx, user_id, &text))
     }
 
     /// Messages newest first, before the message id `before` if given; deleted ones left out.
@@ -95,39 +50,23 @@ impl Store {
         before: Option<i64>,
         limit: i64,
     ) -> Result<Vec<ChatMessage>, StoreError> {
-        let rows: Vec<MessageRow> = sqlx::query_as(
-            "SELECT id, user_id, username, role, text, sent_at FROM chat_messages
-             WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2",
-        )
-        .bind(before.unwrap_or(i64::MAX))
-        .bind(limit)
-        .fetch_all(&self.read)
-        .await?;
+        let rows: Vec<MessageRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, user_id, username, role, text, sent_at FROM chat_messages
+                 WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC LIMIT $2",
+            )
+            .bind(before.unwrap_or(i64::MAX))
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+        })?;
         Ok(rows.into_iter().map(ChatMessage::from).collect())
     }
 
     /// Marks a message deleted (the row stays for audit) and emits `chat:deleted`; deleting it
     /// again changes and emits nothing.
     pub async fn delete_chat_message(&self, id: i64, by: i64) -> Result<(), StoreError> {
-        self.write(move |tx| {
-            let deleted_at: Option<Option<i64>> = tx
-                .prepare_cached("SELECT deleted_at FROM chat_messages WHERE id = ?1")?
-                .query_row([id], |r| r.get(0))
-                .optional()?;
-            match deleted_at {
-                None => Err(StoreError::NotFound("chat message")),
-                Some(Some(_)) => Ok(()),
-                Some(None) => {
-                    tx.prepare_cached(
-                        "UPDATE chat_messages SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1",
-                    )?
-                    .execute(params![id, now_ms(), by])?;
-                    emit(tx, &ServerEvent::ChatDeleted(ChatDeleted { id }))?;
-                    Ok(())
-                }
-            }
-        })
-        .await
+        transact!(self, |tx| delete_chat_message(tx, id, by))
     }
 
     /// Mutes `user_id` for `minutes` (0 lifts a mute) and tells them on their own stream with
@@ -140,53 +79,83 @@ impl Store {
         by: i64,
     ) -> Result<MuteResponse, StoreError> {
         let reason = reason.to_owned();
-        self.write(move |tx| {
-            let exists = tx
-                .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
-                .exists([user_id])?;
-            if !exists {
-                return Err(StoreError::NotFound("user"));
-            }
-            let now = now_ms();
-            if minutes == 0 {
-                let lifted = tx
-                    .prepare_cached(
-                        "UPDATE chat_mutes SET muted_until = ?2 WHERE user_id = ?1 AND muted_until > ?2",
-                    )?
-                    .execute([user_id, now])?;
-                if lifted > 0 {
-                    let event = ChatMuted {
-                        user_id,
-                        muted_until: None,
-                        reason,
-                    };
-                    emit(tx, &ServerEvent::ChatMuted(event))?;
-                }
-                return Ok(MuteResponse {
-                    user_id,
-                    muted_until: None,
-                });
-            }
-            let until = now + minutes * 60_000;
-            tx.prepare_cached(
-                "INSERT INTO chat_mutes (user_id, muted_until, reason, muted_by, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (user_id) DO UPDATE SET muted_until = excluded.muted_until,
-                     reason = excluded.reason, muted_by = excluded.muted_by,
-                     created_at = excluded.created_at",
-            )?
-            .execute(params![user_id, until, reason, by, now])?;
-            let event = ChatMuted {
-                user_id,
-                muted_until: Some(until),
-                reason,
-            };
-            emit(tx, &ServerEvent::ChatMuted(event))?;
-            Ok(MuteResponse {
-                user_id,
-                muted_until: Some(until),
-            })
-        })
-        .await
+        transact!(self, |tx| mute(tx, user_id, minutes, reason, by))
     }
+}
+
+async fn send_chat_message(
+    tx: &mut impl Tx,
+    user_id: i64,
+    text: &str,
+) -> Result<ChatMessage, StoreError> {
+    let now = now_ms();
+    if let Some((until, reason)) = tx.active_mute(user_id, now).await? {
+        return Err(StoreError::Muted { until, reason });
+    }
+    if tx
+        .sent_since(user_id, text, now - DUPLICATE_WINDOW_MS)
+        .await?
+    {
+        return Err(StoreError::Conflict {
+            code: "duplicate_message",
+            message: "you sent this same message a moment ago".into(),
+        });
+    }
+    let message = tx
+        .insert_chat_message(user_id, text, now)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    tx.emit(&ServerEvent::ChatMessage(message.clone()), now)
+        .await?;
+    Ok(message)
+}
+
+async fn delete_chat_message(tx: &mut impl Tx, id: i64, by: i64) -> Result<(), StoreError> {
+    match tx.chat_deleted_at(id).await? {
+        None => Err(StoreError::NotFound("chat message")),
+        Some(Some(_)) => Ok(()),
+        Some(None) => {
+            let now = now_ms();
+            tx.mark_chat_deleted(id, now, by).await?;
+            tx.emit(&ServerEvent::ChatDeleted(ChatDeleted { id }), now)
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+async fn mute(
+    tx: &mut impl Tx,
+    user_id: i64,
+    minutes: i64,
+    reason: String,
+    by: i64,
+) -> Result<MuteResponse, StoreError> {
+    if !tx.user_exists(user_id).await? {
+        return Err(StoreError::NotFound("user"));
+    }
+    let now = now_ms();
+    let muted_until = if minutes == 0 {
+        if !tx.lift_mute(user_id, now).await? {
+            return Ok(MuteResponse {
+                user_id,
+                muted_until: None,
+            });
+        }
+        None
+    } else {
+        let until = now + minutes * 60_000;
+        tx.set_mute(user_id, until, &reason, by, now).await?;
+        Some(until)
+    };
+    let event = ChatMuted {
+        user_id,
+        muted_until,
+        reason,
+    };
+    tx.emit(&ServerEvent::ChatMuted(event), now).await?;
+    Ok(MuteResponse {
+        user_id,
+        muted_until,
+    })
 }

@@ -1,32 +1,70 @@
 //! Persistence: every read and write of CyberHub's state, and the event outbox written in the same
-//! transactions.
+//! transactions, on either of two databases:
 //!
-//! The embedded backend is one SQLite file in WAL mode. Every write runs on one thread that owns the
-//! only write connection (`writer`): SQLite admits one writer at a time anyway, and queuing in front
-//! of the thread instead of on the file lock means no `SQLITE_BUSY` retries and no deferred-transaction
-//! upgrade deadlocks. Reads use a separate sqlx pool and see committed data only. After every commit
-//! that wrote events the writer hands them to the hub (`Committed`), which fans them out.
+//! - [`sqlite`], the embedded default: one file in WAL mode, every write on one thread that owns the
+//!   only write connection (group commit), reads through a small pool;
+//! - [`postgres`], for production and several server nodes on one database: a connection pool,
+//!   ids of events assigned in commit order, and LISTEN/NOTIFY to wake every node's hub.
+//!
+//! The rules are written once, per topic ([`users`], [`cases`], [`wallet`], [`chat`], [`outbox`]),
+//! as functions over a transaction ([`tx::Tx`]); each backend implements that trait in its own
+//! dialect, and reads share their SQL. After every commit that wrote events the backend hands them
+//! to the hub (`Committed`), which fans them out.
+
+/// Runs a rule as one transaction on the store's backend: `transact!(store, |tx| rule(tx, ...))`.
+/// The rule is written once over [`tx::Tx`]; this expands it for each backend. On SQLite it runs on
+/// the writer thread, where its statements never wait, so its future completes in one poll.
+macro_rules! transact {
+    ($store:expr, |$tx:ident| $body:expr) => {
+        match &*$store.backend {
+            $crate::store::Backend::Sqlite(db) => {
+                db.transact(move |$tx| {
+                    ::futures_util::FutureExt::now_or_never($body)
+                        .expect("SQLite statements run on the writer thread and never wait")
+                })
+                .await
+            }
+            $crate::store::Backend::Postgres(db) => {
+                db.transact(move |$tx| ::std::boxed::Box::pin(async move { $body.await }))
+                    .await
+            }
+        }
+    };
+}
+
+/// Runs a read on the store's pool: `on_pool!(store, |pool| sqlx::query_as(SQL).fetch_all(pool).await)`.
+/// Reads share their SQL (`$1` placeholders, in order of first use, work on both databases).
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &*$store.backend {
+            $crate::store::Backend::Sqlite(db) => {
+                let $pool = db.reads();
+                $body
+            }
+            $crate::store::Backend::Postgres(db) => {
+                let $pool = db.reads();
+                $body
+            }
+        }
+    };
+}
 
 mod cases;
 mod chat;
 mod outbox;
+mod postgres;
 mod session_cache;
+mod sqlite;
+mod tx;
 mod users;
 mod wallet;
-mod writer;
 
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
-
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{ConnectOptions, Connection, SqlitePool};
-
-use writer::{WriteTx, Writer};
 
 pub use chat::DUPLICATE_WINDOW_MS;
 pub use outbox::{Committed, OutboxHead, StoredEvent};
 pub use users::{SessionKey, SessionUser};
+pub use wallet::MAX_BALANCE;
 
 /// Outcomes of store operations that a client can see; everything else is a database failure.
 #[derive(Debug, thiserror::Error)]
@@ -40,14 +78,36 @@ pub enum StoreError {
     /// The user may not post in the chat until `until` (Unix ms).
     #[error("muted in the chat: {reason}")]
     Muted { until: i64, reason: String },
+    /// The database cannot be reached right now (PostgreSQL down or restarting).
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Db(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> StoreError {
-        StoreError::Db(err.into())
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
+            // The server shut down or restarted under a connection.
+            sqlx::Error::Database(ref db) if db.code().is_some_and(is_unavailable_code) => {
+                StoreError::Unavailable(err.to_string())
+            }
+            other => StoreError::Db(other.into()),
+        }
     }
+}
+
+/// PostgreSQL's codes for "the server is going away or not there yet".
+fn is_unavailable_code(code: std::borrow::Cow<'_, str>) -> bool {
+    matches!(
+        code.as_ref(),
+        "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "08001" | "08004"
+    )
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -56,95 +116,85 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// The database behind a [`Store`].
+enum Backend {
+    Sqlite(sqlite::Sqlite),
+    Postgres(postgres::Postgres),
+}
+
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    writer: Writer,
-    read: SqlitePool,
+    backend: Arc<Backend>,
     committed: Arc<Committed>,
     sessions: Arc<session_cache::SessionCache>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the SQLite database at `url` and applies pending migrations.
+    /// Opens the database `url` names, applying pending migrations: `sqlite:` (the embedded default,
+    /// created if missing) or `postgres://` / `postgresql://`. Any other scheme is refused by name.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
-        check_scheme(url)?;
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // NORMAL in WAL mode: a commit survives a process crash; only an OS crash may lose the
-            // last transactions, never corrupt the file.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        if let Some(dir) = options.get_filename().parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir)?;
-        }
-        // Migrations run on a connection of their own, closed before the writer opens the file.
-        let mut migrator = options.clone().connect().await?;
-        sqlx::migrate!("../migrations/sqlite")
-            .run(&mut migrator)
-            .await?;
-        migrator.close().await?;
         let committed = Arc::new(Committed::default());
-        let writer = Writer::start(options.get_filename(), committed.clone())?;
-        // Reads are point lookups over a file the OS caches anyway. SQLite's default cache of 2 MiB
-        // per connection, filled by the session lookups of streams opening, was up to 8 MiB of the
-        // server's memory (measured: 1.65 → 1.36 KB per stream at 19,900 idle streams).
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options.read_only(true).pragma("cache_size", "-256"))
-            .await?;
+        let backend = match scheme(url) {
+            Some("sqlite") => Backend::Sqlite(sqlite::Sqlite::open(url, committed.clone()).await?),
+            Some("postgres" | "postgresql") => {
+                Backend::Postgres(postgres::Postgres::open(url, committed.clone()).await?)
+            }
+            other => anyhow::bail!(
+                "DATABASE_URL has the scheme {:?}, which this server does not support; supported: \
+                 sqlite: (the embedded default, e.g. sqlite://data/cyberhub.db) and postgres:// \
+                 (or postgresql://)",
+                other.unwrap_or("(none)")
+            ),
+        };
         Ok(Store {
-            writer,
-            read,
+            backend: Arc::new(backend),
             committed,
             sessions: Arc::default(),
         })
     }
 
-    /// Where the writer hands over the events of each commit; the hub takes them from there.
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match &*self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Where each commit's events are handed over (and, on PostgreSQL, where other nodes' commits
+    /// and session revocations are signalled); the hub takes them from there.
     pub fn committed(&self) -> Arc<Committed> {
         self.committed.clone()
     }
 
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
-        sqlx::query("SELECT 1").execute(&self.read).await.is_ok()
+        on_pool!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(drop))
+        .is_ok()
     }
 
     /// Finishes the queued writes and closes the database.
     pub async fn close(&self) {
-        // The writer last: the last connection to close folds the WAL back into the database file
-        // and removes it, which a read-only connection cannot do.
-        self.read.close().await;
-        self.writer.close().await;
-    }
-
-    /// Runs `work` as one transaction on the writer thread: committed if it returns `Ok`, rolled back
-    /// if it returns `Err`. The answer comes after the commit, so a client that reads next sees it.
-    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut WriteTx<'_>) -> Result<T, StoreError> + Send + 'static,
-    {
-        self.writer.write(work).await
+        match &*self.backend {
+            Backend::Sqlite(db) => db.close().await,
+            Backend::Postgres(db) => db.close().await,
+        }
     }
 }
 
-/// Refuses a database URL of a kind this build does not speak, naming the ones it does (rather than,
-/// as SQLite would, taking `postgres://…` for a file name).
-fn check_scheme(url: &str) -> anyhow::Result<()> {
-    if url.starts_with("sqlite:") {
-        return Ok(());
-    }
-    let scheme = url.split_once(':').map_or("(none)", |(scheme, _)| scheme);
-    anyhow::bail!(
-        "DATABASE_URL has the scheme {scheme:?}, which this server does not support; \
-         supported: sqlite: (the embedded default, e.g. sqlite://data/cyberhub.db)"
-    )
+/// The scheme of a database URL (`sqlite`, `postgres`, ...), lowercased; credentials are never
+/// part of it, so it may go in an error message.
+fn scheme(url: &str) -> Option<&str> {
+    let (scheme, _) = url.split_once(':')?;
+    (!scheme.is_empty()
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '+'))
+    .then_some(scheme)
 }
 
 /// Wall-clock time as Unix milliseconds, the unit of every timestamp column.
@@ -153,11 +203,4 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-/// Whether a database error is a violation of a UNIQUE or PRIMARY KEY constraint.
-fn is_unique_violation(err: &rusqlite::Error) -> bool {
-    use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
-    matches!(err, rusqlite::Error::SqliteFailure(e, _)
-        if e.extended_code == SQLITE_CONSTRAINT_UNIQUE || e.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY)
 }

@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use cyberhub_protocol::{Role, User};
-use rusqlite::{OptionalExtension, params};
 
-use super::{Store, StoreError, is_unique_violation, now_ms};
+use super::tx::Tx;
+use super::{Store, StoreError, now_ms};
 
 #[derive(sqlx::FromRow)]
 struct UserRow {
@@ -65,31 +65,7 @@ impl Store {
         role: Role,
     ) -> Result<User, StoreError> {
         let (username, password_hash) = (username.to_owned(), password_hash.to_owned());
-        self.write(move |tx| {
-            let id = tx
-                .prepare_cached(
-                    "INSERT INTO users (username, password_hash, role, balance, created_at)
-                     VALUES (?1, ?2, ?3, 0, ?4) RETURNING id",
-                )?
-                .query_row(
-                    params![username, password_hash, role.as_str(), now_ms()],
-                    |row| row.get(0),
-                );
-            match id {
-                Ok(id) => Ok(User {
-                    id,
-                    username,
-                    role,
-                    balance: 0,
-                }),
-                Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-                    code: "username_taken",
-                    message: format!("username {username:?} is taken"),
-                }),
-                Err(e) => Err(e.into()),
-            }
-        })
-        .await
+        transact!(self, |tx| create_user(tx, username, &password_hash, role))
     }
 
     /// A user and their password hash, for login.
@@ -97,41 +73,43 @@ impl Store {
         &self,
         username: &str,
     ) -> Result<Option<(User, String)>, StoreError> {
-        let row: Option<(i64, String, String, i64, String)> = sqlx::query_as(
-            "SELECT id, username, role, balance, password_hash FROM users WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(&self.read)
-        .await?;
-        Ok(row.map(|(id, username, role, balance, hash)| {
-            (
-                UserRow {
-                    id,
-                    username,
-                    role,
-                    balance,
-                }
-                .into(),
-                hash,
+        let row: Option<(i64, String, String, i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, username, role, balance, password_hash FROM users WHERE username = $1",
             )
+            .bind(username)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(row.map(|(id, username, role, balance, hash)| {
+            let user = UserRow {
+                id,
+                username,
+                role,
+                balance,
+            };
+            (user.into(), hash)
         }))
     }
 
     /// One user by id.
     pub async fn user(&self, id: i64) -> Result<User, StoreError> {
-        let row: Option<UserRow> =
+        let row: Option<UserRow> = on_pool!(self, |pool| {
             sqlx::query_as("SELECT id, username, role, balance FROM users WHERE id = $1")
                 .bind(id)
-                .fetch_optional(&self.read)
-                .await?;
+                .fetch_optional(pool)
+                .await
+        })?;
         row.map(User::from).ok_or(StoreError::NotFound("user"))
     }
 
     /// How many accounts exist (the demo seed only runs on an empty database).
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM users")
-            .fetch_one(&self.read)
-            .await?;
+        let (n,): (i64,) = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT COUNT(*) FROM users")
+                .fetch_one(pool)
+                .await
+        })?;
         Ok(n)
     }
 
@@ -143,15 +121,12 @@ impl Store {
         expires_at: i64,
     ) -> Result<(), StoreError> {
         let token_hash = token_hash.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached(
-                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![token_hash, user_id, now_ms(), expires_at])?;
-            Ok(())
-        })
-        .await
+        transact!(self, |tx| tx.insert_session(
+            &token_hash,
+            user_id,
+            now_ms(),
+            expires_at
+        ))
     }
 
     /// The user of an unexpired session, if any.
@@ -160,14 +135,17 @@ impl Store {
             return Ok(Some(user));
         }
         let now = now_ms();
-        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT u.id, u.username, u.role, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = $1 AND s.expires_at > $2",
-        )
-        .bind(token_hash)
-        .bind(now)
-        .fetch_optional(&self.read)
-        .await?;
+        let row: Option<(i64, String, String, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT u.id, u.username, u.role, s.expires_at
+                 FROM sessions s JOIN users u ON u.id = s.user_id
+                 WHERE s.token_hash = $1 AND s.expires_at > $2",
+            )
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?;
         Ok(row.map(|(id, username, role, expires_at)| {
             let user = SessionUser {
                 id,
@@ -189,26 +167,21 @@ impl Store {
     pub async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
         self.sessions.remove(token_hash);
         let token_hash = token_hash.to_owned();
-        self.write(move |tx| {
-            tx.prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
-                .execute([token_hash])?;
-            Ok(())
-        })
-        .await
+        transact!(self, |tx| tx.delete_session(&token_hash)).map(drop)
     }
-}
 
-impl Store {
     /// Sessions revoked after the revocation `after` (logouts, expiry cleanup, deleted users, any
-    /// process): `(revocation id, token hash)` in order. Each is also forgotten by this process's
-    /// session cache.
+    /// process or node): `(revocation id, token hash)` in order. Each is also forgotten by this
+    /// process's session cache.
     pub async fn revocations_after(&self, after: i64) -> Result<Vec<(i64, String)>, StoreError> {
-        let rows: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, token_hash FROM session_revocations WHERE id > $1 ORDER BY id LIMIT 1000",
-        )
-        .bind(after)
-        .fetch_all(&self.read)
-        .await?;
+        let rows: Vec<(i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, token_hash FROM session_revocations WHERE id > $1 ORDER BY id LIMIT 1000",
+            )
+            .bind(after)
+            .fetch_all(pool)
+            .await
+        })?;
         for (_, token_hash) in &rows {
             self.sessions.remove(token_hash);
         }
@@ -217,42 +190,62 @@ impl Store {
 
     /// The newest revocation id (where a starting hub begins to watch).
     pub async fn last_revocation(&self) -> Result<i64, StoreError> {
-        let (id,): (Option<i64>,) = sqlx::query_as("SELECT MAX(id) FROM session_revocations")
-            .fetch_one(&self.read)
-            .await?;
+        let (id,): (Option<i64>,) = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT MAX(id) FROM session_revocations")
+                .fetch_one(pool)
+                .await
+        })?;
         Ok(id.unwrap_or(0))
     }
 
     /// Ends every session of the user named `username` (signing them out everywhere); the
-    /// revocation trigger records each, so every server ends their streams. Returns how many.
+    /// revocation records reach every server, which ends their streams. Returns how many.
     pub async fn end_sessions_of(&self, username: &str) -> Result<u64, StoreError> {
         let username = username.to_owned();
-        self.write(move |tx| {
-            let user: Option<i64> = tx
-                .prepare_cached("SELECT id FROM users WHERE username = ?1")?
-                .query_row([&username], |r| r.get(0))
-                .optional()?;
-            let user = user.ok_or(StoreError::NotFound("user"))?;
-            let ended = tx
-                .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
-                .execute([user])?;
-            Ok(ended as u64)
-        })
-        .await
+        transact!(self, |tx| end_sessions_of(tx, username))
     }
 
     /// Deletes expired sessions, and revocation records older than `keep_ms` (each server has read
     /// them long before). Returns how many sessions went.
     pub async fn prune_sessions(&self, keep_ms: i64) -> Result<u64, StoreError> {
-        self.write(move |tx| {
-            let now = now_ms();
-            let expired = tx
-                .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
-                .execute([now])?;
-            tx.prepare_cached("DELETE FROM session_revocations WHERE revoked_at < ?1")?
-                .execute([now - keep_ms])?;
-            Ok(expired as u64)
-        })
-        .await
+        transact!(self, |tx| prune_sessions(tx, keep_ms))
     }
+}
+
+async fn create_user(
+    tx: &mut impl Tx,
+    username: String,
+    password_hash: &str,
+    role: Role,
+) -> Result<User, StoreError> {
+    match tx
+        .insert_user(&username, password_hash, role, now_ms())
+        .await?
+    {
+        Some(id) => Ok(User {
+            id,
+            username,
+            role,
+            balance: 0,
+        }),
+        None => Err(StoreError::Conflict {
+            code: "username_taken",
+            message: format!("username {username:?} is taken"),
+        }),
+    }
+}
+
+async fn end_sessions_of(tx: &mut impl Tx, username: String) -> Result<u64, StoreError> {
+    let user = tx
+        .user_id_by_name(&username)
+        .await?
+        .ok_or(StoreError::NotFound("user"))?;
+    tx.delete_sessions_of(user).await
+}
+
+async fn prune_sessions(tx: &mut impl Tx, keep_ms: i64) -> Result<u64, StoreError> {
+    let now = now_ms();
+    let expired = tx.delete_expired_sessions(now).await?;
+    tx.forget_revocations(now - keep_ms).await?;
+    Ok(expired)
 }

@@ -322,14 +322,12 @@ async fn sessions_deleted_in_the_database_end_their_streams_within_a_second() {
     assert_eq!(bob_stream.next().await.event, "ready");
 
     // An operator deletes a user (their sessions go with them), as another process would.
-    let db = app.database();
-    db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    db.execute("DELETE FROM users WHERE id = ?1", [alice.id])
-        .unwrap();
+    app.sql(&format!("DELETE FROM users WHERE id = {}", alice.id))
+        .await;
     assert_ends_within(&mut alice_stream, Duration::from_secs(2)).await;
 
     // Deleting a session row alone does the same.
-    db.execute("DELETE FROM sessions", []).unwrap();
+    app.sql("DELETE FROM sessions").await;
     assert_ends_within(&mut bob_stream, Duration::from_secs(2)).await;
     assert_error(
         app.get("/v1/me", Some(&bob_token)).await,

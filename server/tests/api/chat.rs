@@ -112,14 +112,12 @@ async fn history_pages_back_and_leaves_deleted_messages_out() {
     let all: Vec<i64> = app.chat_history("").await.iter().map(|m| m.id).collect();
     assert_eq!(all, [ids[4], ids[3], ids[1], ids[0]]);
     // The row stays for audit.
-    let deleted_by: Option<i64> = app
-        .database()
-        .query_row(
-            "SELECT deleted_by FROM chat_messages WHERE id = ?1",
-            [ids[2]],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let deleted_by = app
+        .sql_value(&format!(
+            "SELECT deleted_by FROM chat_messages WHERE id = {}",
+            ids[2]
+        ))
+        .await;
     assert!(deleted_by.is_some());
 
     for query in ["limit=0", "limit=201", "before=0", "limit=x"] {
@@ -260,12 +258,11 @@ async fn a_mute_tells_the_user_ends_by_itself_and_can_be_lifted() {
 
     // A minute passes: move the end of the mute to just ahead instead of waiting for it.
     let soon = cyberhub_server::store::now_ms() + 300;
-    app.database()
-        .execute(
-            "UPDATE chat_mutes SET muted_until = ?1 WHERE user_id = ?2",
-            [soon, alice.id],
-        )
-        .unwrap();
+    app.sql(&format!(
+        "UPDATE chat_mutes SET muted_until = {soon} WHERE user_id = {}",
+        alice.id
+    ))
+    .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
     app.chat(&alice_token, "I am back").await;
 

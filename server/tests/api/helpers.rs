@@ -1,5 +1,9 @@
-//! `spawn_app()`: the real server on a loopback port with a real SQLite file, and a `TestApp` with one
+//! `spawn_app()`: the real server on a loopback port with a real database, and a `TestApp` with one
 //! method per endpoint, so each test reads as the behaviour it pins down.
+//!
+//! The database is a fresh SQLite file, or, when `TEST_DATABASE_URL` names a PostgreSQL server (as
+//! `scripts/with-postgres.sh` sets it), a fresh database created there for the test and dropped
+//! after it: the same tests run on both backends.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,6 +17,7 @@ use cyberhub_server::limits::RateRules;
 use futures_util::StreamExt;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
+use sqlx::{ConnectOptions, Connection};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
@@ -26,7 +31,7 @@ pub struct TestApp {
     /// A new connection per request, so every stream is the first request on its connection and is
     /// served by the SSE fast path (as an `EventSource` or `curl -N` usually is).
     pub streams: reqwest::Client,
-    _db_dir: tempfile::TempDir,
+    _db: TestDatabase,
     pub admin_token: String,
     pub config: Config,
     shutdown: CancellationToken,
@@ -40,9 +45,9 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like [`spawn_app`], with settings changed first.
 pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let db_dir = tempfile::tempdir().unwrap();
+    let db = TestDatabase::create().await;
     let mut config = Config::defaults();
-    config.database_url = format!("sqlite://{}", db_dir.path().join("cyberhub.db").display());
+    config.database_url = db.url.clone();
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.topup_secret = Some(TOPUP_SECRET.into());
     config.shutdown_grace_secs = 5;
@@ -56,6 +61,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.poll_rate_ip = off();
     config.poll_rate_user = off();
     config.write_rate_user = off();
+    config.max_connections_per_ip = 0;
     tweak(&mut config);
     let store = cyberhub_server::store::Store::open(&config.database_url)
         .await
@@ -73,7 +79,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
             .pool_max_idle_per_host(0)
             .build()
             .unwrap(),
-        _db_dir: db_dir,
+        _db: db,
         admin_token: String::new(),
         config,
         shutdown,
@@ -313,17 +319,44 @@ impl TestApp {
         .await
     }
 
-    /// A connection of its own to the server's database file, for tests that must change what no
-    /// endpoint changes (the clock, in effect).
-    pub fn database(&self) -> rusqlite::Connection {
-        let path = self
-            .config
-            .database_url
-            .strip_prefix("sqlite://")
-            .expect("a sqlite URL");
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.busy_timeout(Duration::from_secs(5)).unwrap();
-        conn
+    /// Whether this test runs on PostgreSQL (else SQLite).
+    pub fn uses_postgres(&self) -> bool {
+        self._db.is_postgres()
+    }
+
+    /// Runs SQL on a connection of its own to the server's database, as an operator (or another
+    /// process) would: for tests that must change what no endpoint changes.
+    pub async fn sql(&self, statement: &str) {
+        let statement = sqlx::AssertSqlSafe(statement.to_owned());
+        if self._db.is_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.config.database_url)
+                .await
+                .unwrap();
+            sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+        } else {
+            let mut conn = self._db.sqlite_connection().await;
+            sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+        }
+    }
+
+    /// The first column of the first row of `query`, as an integer (`None` for SQL NULL).
+    pub async fn sql_value(&self, query: &str) -> Option<i64> {
+        let query = sqlx::AssertSqlSafe(query.to_owned());
+        if self._db.is_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.config.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(query)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        } else {
+            let mut conn = self._db.sqlite_connection().await;
+            sqlx::query_scalar(query)
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
     }
 
     pub async fn health(&self) -> Health {
@@ -463,5 +496,84 @@ impl EventStream {
             frames.push(frame);
         }
         frames
+    }
+}
+
+/// The database of one test: a SQLite file in a temporary directory, or a database of its own on
+/// the PostgreSQL server of `TEST_DATABASE_URL`, dropped when the test ends.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: tempfile::TempDir,
+    /// The server's URL and the database's name, on PostgreSQL.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let dir = tempfile::tempdir().unwrap();
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(server) => {
+                let name = format!("cyberhub_test_{:016x}", rand::random::<u64>());
+                let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
+                let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
+                sqlx::raw_sql(create).execute(&mut admin).await.unwrap();
+                let url = match server.rsplit_once('/') {
+                    Some((base, _)) => format!("{base}/{name}"),
+                    None => panic!("TEST_DATABASE_URL must end in /DATABASE: {server}"),
+                };
+                TestDatabase {
+                    url,
+                    _dir: dir,
+                    postgres: Some((server, name)),
+                }
+            }
+            None => TestDatabase {
+                url: format!("sqlite://{}", dir.path().join("cyberhub.db").display()),
+                _dir: dir,
+                postgres: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    async fn sqlite_connection(&self) -> sqlx::SqliteConnection {
+        use std::str::FromStr;
+        sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
+            .unwrap()
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((server, name)) = self.postgres.take() else {
+            return;
+        };
+        // Dropped from a thread of its own: this runs inside the test's runtime, which cannot
+        // block on a future.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
+                    let drop =
+                        sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                    let _ = sqlx::raw_sql(drop).execute(&mut admin).await;
+                }
+            });
+        })
+        .join();
     }
 }

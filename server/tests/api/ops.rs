@@ -76,6 +76,9 @@ async fn metrics_expose_streams_events_and_requests_in_prometheus_format() {
 #[tokio::test]
 async fn a_graceful_stop_leaves_the_database_as_one_file() {
     let mut app = spawn_app().await;
+    if app.uses_postgres() {
+        return; // A property of the SQLite file.
+    }
     let (user, _) = app.new_user("walker").await;
     app.fund(user.id, 500).await;
     app.stop().await;
@@ -193,16 +196,19 @@ async fn a_database_url_of_another_kind_is_refused_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let before: Vec<_> = std::fs::read_dir(".").unwrap().collect();
     for url in [
-        "postgres://u:p@localhost/cyberhub",
-        "mysql://x",
+        "mysql://u:p@localhost/cyberhub",
         "data/cyberhub.db",
+        "redis:x",
     ] {
         let err = cyberhub_server::store::Store::open(url)
             .await
             .err()
             .expect("refused");
         let message = err.to_string();
-        assert!(message.contains("sqlite:"), "{message}");
+        assert!(
+            message.contains("sqlite:") && message.contains("postgres://"),
+            "{message}"
+        );
         assert!(
             !message.contains("u:p"),
             "no credentials in the message: {message}"

@@ -705,3 +705,26 @@ async fn a_cursor_further_behind_than_a_replay_may_reach_gets_sync_required() {
     assert_eq!(polled.events.len(), 1);
     assert_eq!(polled.next, head);
 }
+
+#[tokio::test]
+async fn a_replay_does_not_wait_out_the_linger_between_pages() {
+    // 1,200 missed events are three replay pages; with a 3 s linger between writes they would take
+    // six seconds to arrive if a catching-up stream lingered like a flooded one.
+    let app = spawn_app_with(|c| c.stream_linger_ms = 3_000).await;
+    let from = app.health().await.last_event_id;
+    let publishes = (0..1_200).map(|i| {
+        let app = &app;
+        async move { app.announce(&format!("missed {i}")).await }
+    });
+    futures_util::future::join_all(publishes).await;
+    let started = Instant::now();
+    let mut stream = app.stream(None, Some(from)).await;
+    assert_eq!(stream.next().await.event, "ready");
+    let frames = stream.take(1_200).await;
+    assert!(ids(&frames).windows(2).all(|w| w[0] < w[1]));
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the replay took {:?}",
+        started.elapsed()
+    );
+}

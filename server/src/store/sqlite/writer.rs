@@ -19,13 +19,13 @@ use std::time::Duration;
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use super::{Committed, StoreError, StoredEvent};
+use crate::store::{Committed, StoreError, StoredEvent};
 
 /// The most requests one transaction carries; a bound on how long the first of them waits.
 const MAX_BATCH: usize = 128;
 
 /// A transaction in progress on the writer thread, with the outbox rows it has written.
-pub(super) struct WriteTx<'c> {
+pub(in crate::store) struct WriteTx<'c> {
     conn: &'c Connection,
     events: Vec<StoredEvent>,
 }
@@ -93,7 +93,7 @@ enum Msg {
 
 /// Handle to the writer thread; cheap to clone.
 #[derive(Clone)]
-pub(super) struct Writer {
+pub(in crate::store) struct Writer {
     queue: mpsc::Sender<Msg>,
 }
 

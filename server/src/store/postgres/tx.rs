@@ -1,0 +1,548 @@
+//! [`Tx`] in PostgreSQL's dialect, on one pooled connection inside a transaction.
+
+use cyberhub_protocol::{
+    Case, CaseInput, CaseItem, ChatMessage, InventoryItem, Rarity, Role, ServerEvent, TopupResponse,
+};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::store::cases::{CASE_WITH_ITEMS, CaseJoinRow, assemble_join};
+use crate::store::tx::Tx;
+use crate::store::{StoreError, StoredEvent};
+
+/// The advisory lock that puts event ids in commit order (see the module comment of the parent).
+const OUTBOX_LOCK: i64 = 0x6379_6265_7268_7562; // "cyberhub"
+/// The key space of the per-payment locks (two-key advisory locks never meet the one-key outbox lock).
+const PAYMENT_LOCKS: i32 = 1;
+
+/// A transaction on the pool, with the events it wrote (for the hub, after the commit).
+pub(in crate::store) struct PgTx {
+    tx: Transaction<'static, Postgres>,
+    events: Vec<StoredEvent>,
+}
+
+impl PgTx {
+    pub async fn begin(pool: &PgPool) -> Result<PgTx, StoreError> {
+        Ok(PgTx {
+            tx: pool.begin().await?,
+            events: Vec::new(),
+        })
+    }
+
+    /// Commits; returns the events written, in id order.
+    pub async fn commit(self) -> Result<Vec<StoredEvent>, StoreError> {
+        self.tx.commit().await?;
+        Ok(self.events)
+    }
+
+    /// Rolls back (best effort: a broken connection rolls back by itself).
+    pub async fn rollback(self) {
+        let _ = self.tx.rollback().await;
+    }
+}
+
+fn rarity(s: &str) -> Rarity {
+    Rarity::parse(s).unwrap_or(Rarity::Common)
+}
+
+fn role(s: &str) -> Role {
+    Role::parse(s).unwrap_or(Role::User)
+}
+
+impl Tx for PgTx {
+    async fn insert_user(
+        &mut self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let inserted = sqlx::query_scalar(
+            "INSERT INTO users (username, password_hash, role, balance, created_at)
+             VALUES ($1, $2, $3, 0, $4) RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await;
+        match inserted {
+            Ok(id) => Ok(Some(id)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn user_exists(&mut self, user_id: i64) -> Result<bool, StoreError> {
+        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    async fn user_id_by_name(&mut self, username: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    async fn delete_sessions_of(&mut self, user_id: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    async fn delete_expired_sessions(&mut self, now: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    async fn forget_revocations(&mut self, before: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM session_revocations WHERE revoked_at < $1")
+            .bind(before)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn case(&mut self, case_id: i64) -> Result<Option<Case>, StoreError> {
+        let rows: Vec<CaseJoinRow> = sqlx::query_as(CASE_WITH_ITEMS)
+            .bind(case_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        Ok(assemble_join(rows))
+    }
+
+    async fn insert_case(&mut self, input: &CaseInput, now: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO cases (name, price, image_url, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $4) RETURNING id",
+        )
+        .bind(&input.name)
+        .bind(input.price)
+        .bind(&input.image_url)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn update_case(
+        &mut self,
+        case_id: i64,
+        input: &CaseInput,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE cases SET name = $1, price = $2, image_url = $3, updated_at = $4 WHERE id = $5",
+        )
+        .bind(&input.name)
+        .bind(input.price)
+        .bind(&input.image_url)
+        .bind(now)
+        .bind(case_id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(updated.rows_affected() > 0)
+    }
+
+    async fn replace_items(&mut self, case_id: i64, input: &CaseInput) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM case_items WHERE case_id = $1")
+            .bind(case_id)
+            .execute(&mut *self.tx)
+            .await?;
+        for (position, item) in input.items.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(case_id)
+            .bind(position as i64)
+            .bind(&item.name)
+            .bind(item.rarity.as_str())
+            .bind(item.value)
+            .bind(item.weight)
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_case(&mut self, case_id: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query("DELETE FROM cases WHERE id = $1")
+            .bind(case_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    async fn add_to_balance(
+        &mut self,
+        user_id: i64,
+        delta: i64,
+        max: i64,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "UPDATE users SET balance = balance + $1
+             WHERE id = $2 AND balance + $1 >= 0 AND balance + $1 <= $3
+             RETURNING balance, username",
+        )
+        .bind(delta)
+        .bind(user_id)
+        .bind(max)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
+                .bind(user_id)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    async fn insert_ledger(
+        &mut self,
+        user_id: i64,
+        delta: i64,
+        balance_after: i64,
+        reason: &str,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user_id)
+        .bind(delta)
+        .bind(balance_after)
+        .bind(reason)
+        .bind(note)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_inventory(
+        &mut self,
+        user_id: i64,
+        case: &Case,
+        won: &CaseItem,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(user_id)
+        .bind(case.id)
+        .bind(&case.name)
+        .bind(&won.name)
+        .bind(won.rarity.as_str())
+        .bind(won.value)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?)
+    }
+
+    async fn insert_opening(
+        &mut self,
+        user_id: i64,
+        case: &Case,
+        won: &CaseItem,
+        inventory_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(user_id)
+        .bind(case.id)
+        .bind(won.id)
+        .bind(inventory_id)
+        .bind(case.price)
+        .bind(won.value)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_inventory_item(
+        &mut self,
+        user_id: i64,
+        item_id: i64,
+    ) -> Result<Option<InventoryItem>, StoreError> {
+        let row: Option<(i64, String, String, i64, i64, String, i64)> = sqlx::query_as(
+            "DELETE FROM inventory WHERE id = $1 AND user_id = $2
+             RETURNING id, name, rarity, value, case_id, case_name, won_at",
+        )
+        .bind(item_id)
+        .bind(user_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(
+            |(id, name, rarity_name, value, case_id, case_name, won_at)| InventoryItem {
+                id,
+                name,
+                rarity: rarity(&rarity_name),
+                value,
+                case_id,
+                case_name,
+                won_at,
+            },
+        ))
+    }
+
+    async fn lock_payment(&mut self, payment_id: &str) -> Result<(), StoreError> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(PAYMENT_LOCKS)
+            .bind(payment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn payment(&mut self, payment_id: &str) -> Result<Option<TopupResponse>, StoreError> {
+        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
+            "SELECT user_id, amount, balance_after, credited_at FROM payments WHERE payment_id = $1",
+        )
+        .bind(payment_id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(
+            row.map(|(user_id, amount, balance, credited_at)| TopupResponse {
+                payment_id: payment_id.to_owned(),
+                user_id,
+                amount,
+                balance,
+                credited_at,
+            }),
+        )
+    }
+
+    async fn insert_payment(&mut self, payment: &TopupResponse) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO payments (payment_id, user_id, amount, balance_after, credited_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&payment.payment_id)
+        .bind(payment.user_id)
+        .bind(payment.amount)
+        .bind(payment.balance)
+        .bind(payment.credited_at)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn active_mute(
+        &mut self,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT muted_until, reason FROM chat_mutes WHERE user_id = $1 AND muted_until > $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    async fn sent_since(
+        &mut self,
+        user_id: i64,
+        text: &str,
+        since: i64,
+    ) -> Result<bool, StoreError> {
+        let found: Option<i32> = sqlx::query_scalar(
+            "SELECT 1 FROM chat_messages WHERE user_id = $1 AND sent_at > $2 AND text = $3 LIMIT 1",
+        )
+        .bind(user_id)
+        .bind(since)
+        .bind(text)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    async fn insert_chat_message(
+        &mut self,
+        user_id: i64,
+        text: &str,
+        now: i64,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        let row: Option<(i64, i64, String, String, String, i64)> = sqlx::query_as(
+            "INSERT INTO chat_messages (user_id, username, role, text, sent_at)
+             SELECT id, username, role, $2, $3 FROM users WHERE id = $1
+             RETURNING id, user_id, username, role, text, sent_at",
+        )
+        .bind(user_id)
+        .bind(text)
+        .bind(now)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        Ok(row.map(
+            |(id, user_id, username, role_name, text, sent_at)| ChatMessage {
+                id,
+                user_id,
+                username,
+                role: role(&role_name),
+                text,
+                sent_at,
+            },
+        ))
+    }
+
+    async fn chat_deleted_at(
+        &mut self,
+        message_id: i64,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT deleted_at FROM chat_messages WHERE id = $1")
+                .bind(message_id)
+                .fetch_optional(&mut *self.tx)
+                .await?,
+        )
+    }
+
+    async fn mark_chat_deleted(
+        &mut self,
+        message_id: i64,
+        now: i64,
+        by: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE chat_messages SET deleted_at = $2, deleted_by = $3 WHERE id = $1")
+            .bind(message_id)
+            .bind(now)
+            .bind(by)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn lift_mute(&mut self, user_id: i64, now: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE chat_mutes SET muted_until = $2 WHERE user_id = $1 AND muted_until > $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?
+        .rows_affected()
+            > 0)
+    }
+
+    async fn set_mute(
+        &mut self,
+        user_id: i64,
+        until: i64,
+        reason: &str,
+        by: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO chat_mutes (user_id, muted_until, reason, muted_by, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (user_id) DO UPDATE SET muted_until = excluded.muted_until,
+                 reason = excluded.reason, muted_by = excluded.muted_by,
+                 created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(until)
+        .bind(reason)
+        .bind(by)
+        .bind(now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn emit(&mut self, event: &ServerEvent, now: i64) -> Result<i64, StoreError> {
+        if self.events.is_empty() {
+            // Ids in commit order: held until this transaction ends. And one wake-up per
+            // transaction for every node, sent when it commits.
+            sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, '')")
+                .bind(OUTBOX_LOCK)
+                .bind(super::EVENTS_CHANNEL)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        let (kind, user_id, data) = (event.name(), event.user_id(), event.data_json());
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (kind, user_id, data, created_at) VALUES ($1, $2, $3, $4)
+             RETURNING id",
+        )
+        .bind(kind)
+        .bind(user_id)
+        .bind(&data)
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        self.events.push(StoredEvent {
+            id,
+            kind: kind.to_owned(),
+            user_id,
+            data,
+        });
+        Ok(id)
+    }
+
+    async fn prune_events(&mut self, cutoff: i64) -> Result<u64, StoreError> {
+        let deleted = sqlx::query("DELETE FROM events WHERE id <= $1")
+            .bind(cutoff)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected();
+        sqlx::query(
+            "UPDATE outbox_state SET value = GREATEST(value, $1) WHERE key = 'pruned_through'",
+        )
+        .bind(cutoff)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(deleted)
+    }
+}

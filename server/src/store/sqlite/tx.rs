@@ -1,0 +1,455 @@
+//! [`Tx`] in SQLite's dialect, on the writer thread's connection (rusqlite, prepared statements
+//! cached per connection). No statement here waits: the writer thread is the only writer, so each
+//! method completes at once.
+
+use cyberhub_protocol::{
+    Case, CaseInput, CaseItem, ChatMessage, InventoryItem, Rarity, Role, ServerEvent, TopupResponse,
+};
+use rusqlite::{OptionalExtension, params};
+
+use super::is_unique_violation;
+use super::writer::WriteTx;
+use crate::store::cases::{CaseJoinRow, assemble_join};
+use crate::store::tx::Tx;
+use crate::store::{StoreError, StoredEvent};
+
+impl Tx for WriteTx<'_> {
+    async fn insert_user(
+        &mut self,
+        username: &str,
+        password_hash: &str,
+        role: Role,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let inserted = self
+            .prepare_cached(
+                "INSERT INTO users (username, password_hash, role, balance, created_at)
+                 VALUES (?1, ?2, ?3, 0, ?4) RETURNING id",
+            )?
+            .query_row(params![username, password_hash, role.as_str(), now], |r| {
+                r.get(0)
+            });
+        match inserted {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn user_exists(&mut self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
+            .exists([user_id])?)
+    }
+
+    async fn user_id_by_name(&mut self, username: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT id FROM users WHERE username = ?1")?
+            .query_row([username], |r| r.get(0))
+            .optional()?)
+    }
+
+    async fn insert_session(
+        &mut self,
+        token_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![token_hash, user_id, now, expires_at])?;
+        Ok(())
+    }
+
+    async fn delete_session(&mut self, token_hash: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+            .execute([token_hash])? as u64)
+    }
+
+    async fn delete_sessions_of(&mut self, user_id: i64) -> Result<u64, StoreError> {
+        Ok(self
+            .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+            .execute([user_id])? as u64)
+    }
+
+    async fn delete_expired_sessions(&mut self, now: i64) -> Result<u64, StoreError> {
+        Ok(self
+            .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+            .execute([now])? as u64)
+    }
+
+    async fn forget_revocations(&mut self, before: i64) -> Result<(), StoreError> {
+        self.prepare_cached("DELETE FROM session_revocations WHERE revoked_at < ?1")?
+            .execute([before])?;
+        Ok(())
+    }
+
+    async fn case(&mut self, case_id: i64) -> Result<Option<Case>, StoreError> {
+        let rows = self
+            .prepare_cached(crate::store::cases::CASE_WITH_ITEMS)?
+            .query_map([case_id], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<CaseJoinRow>>>()?;
+        Ok(assemble_join(rows))
+    }
+
+    async fn insert_case(&mut self, input: &CaseInput, now: i64) -> Result<i64, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "INSERT INTO cases (name, price, image_url, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
+            )?
+            .query_row(
+                params![input.name, input.price, input.image_url, now],
+                |r| r.get(0),
+            )?)
+    }
+
+    async fn update_case(
+        &mut self,
+        case_id: i64,
+        input: &CaseInput,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let updated = self
+            .prepare_cached(
+                "UPDATE cases SET name = ?1, price = ?2, image_url = ?3, updated_at = ?4
+                 WHERE id = ?5",
+            )?
+            .execute(params![
+                input.name,
+                input.price,
+                input.image_url,
+                now,
+                case_id
+            ])?;
+        Ok(updated > 0)
+    }
+
+    async fn replace_items(&mut self, case_id: i64, input: &CaseInput) -> Result<(), StoreError> {
+        self.prepare_cached("DELETE FROM case_items WHERE case_id = ?1")?
+            .execute([case_id])?;
+        let mut insert = self.prepare_cached(
+            "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for (position, item) in input.items.iter().enumerate() {
+            insert.execute(params![
+                case_id,
+                position as i64,
+                item.name,
+                item.rarity.as_str(),
+                item.value,
+                item.weight
+            ])?;
+        }
+        Ok(())
+    }
+
+    async fn delete_case(&mut self, case_id: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached("DELETE FROM cases WHERE id = ?1")?
+            .execute([case_id])?
+            > 0)
+    }
+
+    async fn add_to_balance(
+        &mut self,
+        user_id: i64,
+        delta: i64,
+        max: i64,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "UPDATE users SET balance = balance + ?1
+                 WHERE id = ?2 AND balance + ?1 >= 0 AND balance + ?1 <= ?3
+                 RETURNING balance, username",
+            )?
+            .query_row([delta, user_id, max], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT balance FROM users WHERE id = ?1")?
+            .query_row([user_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    async fn insert_ledger(
+        &mut self,
+        user_id: i64,
+        delta: i64,
+        balance_after: i64,
+        reason: &str,
+        note: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![user_id, delta, balance_after, reason, note, now])?;
+        Ok(())
+    }
+
+    async fn insert_inventory(
+        &mut self,
+        user_id: i64,
+        case: &Case,
+        won: &CaseItem,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+            )?
+            .query_row(
+                params![
+                    user_id,
+                    case.id,
+                    case.name,
+                    won.name,
+                    won.rarity.as_str(),
+                    won.value,
+                    now
+                ],
+                |r| r.get(0),
+            )?)
+    }
+
+    async fn insert_opening(
+        &mut self,
+        user_id: i64,
+        case: &Case,
+        won: &CaseItem,
+        inventory_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            user_id,
+            case.id,
+            won.id,
+            inventory_id,
+            case.price,
+            won.value,
+            now
+        ])?;
+        Ok(())
+    }
+
+    async fn take_inventory_item(
+        &mut self,
+        user_id: i64,
+        item_id: i64,
+    ) -> Result<Option<InventoryItem>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "DELETE FROM inventory WHERE id = ?1 AND user_id = ?2
+                 RETURNING id, name, rarity, value, case_id, case_name, won_at",
+            )?
+            .query_row([item_id, user_id], |r| {
+                Ok(InventoryItem {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    rarity: Rarity::parse(&r.get::<_, String>(2)?).unwrap_or(Rarity::Common),
+                    value: r.get(3)?,
+                    case_id: r.get(4)?,
+                    case_name: r.get(5)?,
+                    won_at: r.get(6)?,
+                })
+            })
+            .optional()?)
+    }
+
+    async fn lock_payment(&mut self, _payment_id: &str) -> Result<(), StoreError> {
+        // The writer thread is the only writer: deliveries of one payment already run one after
+        // the other.
+        Ok(())
+    }
+
+    async fn payment(&mut self, payment_id: &str) -> Result<Option<TopupResponse>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT user_id, amount, balance_after, credited_at FROM payments WHERE payment_id = ?1",
+            )?
+            .query_row([payment_id], |r| {
+                Ok(TopupResponse {
+                    payment_id: payment_id.to_owned(),
+                    user_id: r.get(0)?,
+                    amount: r.get(1)?,
+                    balance: r.get(2)?,
+                    credited_at: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    async fn insert_payment(&mut self, payment: &TopupResponse) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO payments (payment_id, user_id, amount, balance_after, credited_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![
+            payment.payment_id,
+            payment.user_id,
+            payment.amount,
+            payment.balance,
+            payment.credited_at
+        ])?;
+        Ok(())
+    }
+
+    async fn active_mute(
+        &mut self,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT muted_until, reason FROM chat_mutes WHERE user_id = ?1 AND muted_until > ?2",
+            )?
+            .query_row([user_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?)
+    }
+
+    async fn sent_since(
+        &mut self,
+        user_id: i64,
+        text: &str,
+        since: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "SELECT 1 FROM chat_messages WHERE user_id = ?1 AND sent_at > ?2 AND text = ?3",
+            )?
+            .exists(params![user_id, since, text])?)
+    }
+
+    async fn insert_chat_message(
+        &mut self,
+        user_id: i64,
+        text: &str,
+        now: i64,
+    ) -> Result<Option<ChatMessage>, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "INSERT INTO chat_messages (user_id, username, role, text, sent_at)
+                 SELECT id, username, role, ?2, ?3 FROM users WHERE id = ?1
+                 RETURNING id, user_id, username, role, text, sent_at",
+            )?
+            .query_row(params![user_id, text, now], |r| {
+                Ok(ChatMessage {
+                    id: r.get(0)?,
+                    user_id: r.get(1)?,
+                    username: r.get(2)?,
+                    role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::User),
+                    text: r.get(4)?,
+                    sent_at: r.get(5)?,
+                })
+            })
+            .optional()?)
+    }
+
+    async fn chat_deleted_at(
+        &mut self,
+        message_id: i64,
+    ) -> Result<Option<Option<i64>>, StoreError> {
+        Ok(self
+            .prepare_cached("SELECT deleted_at FROM chat_messages WHERE id = ?1")?
+            .query_row([message_id], |r| r.get(0))
+            .optional()?)
+    }
+
+    async fn mark_chat_deleted(
+        &mut self,
+        message_id: i64,
+        now: i64,
+        by: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "UPDATE chat_messages SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1",
+        )?
+        .execute(params![message_id, now, by])?;
+        Ok(())
+    }
+
+    async fn lift_mute(&mut self, user_id: i64, now: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .prepare_cached(
+                "UPDATE chat_mutes SET muted_until = ?2 WHERE user_id = ?1 AND muted_until > ?2",
+            )?
+            .execute([user_id, now])?
+            > 0)
+    }
+
+    async fn set_mute(
+        &mut self,
+        user_id: i64,
+        until: i64,
+        reason: &str,
+        by: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(
+            "INSERT INTO chat_mutes (user_id, muted_until, reason, muted_by, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (user_id) DO UPDATE SET muted_until = excluded.muted_until,
+                 reason = excluded.reason, muted_by = excluded.muted_by,
+                 created_at = excluded.created_at",
+        )?
+        .execute(params![user_id, until, reason, by, now])?;
+        Ok(())
+    }
+
+    async fn emit(&mut self, event: &ServerEvent, now: i64) -> Result<i64, StoreError> {
+        let (kind, user_id, data) = (event.name(), event.user_id(), event.data_json());
+        let id = self
+            .prepare_cached(
+                "INSERT INTO events (kind, user_id, data, created_at) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING id",
+            )?
+            .query_row(params![kind, user_id, data, now], |r| r.get(0))?;
+        self.emitted(StoredEvent {
+            id,
+            kind: kind.to_owned(),
+            user_id,
+            data,
+        });
+        Ok(id)
+    }
+
+    async fn prune_events(&mut self, cutoff: i64) -> Result<u64, StoreError> {
+        let deleted = self
+            .prepare_cached("DELETE FROM events WHERE id <= ?1")?
+            .execute([cutoff])?;
+        self.prepare_cached(
+            "UPDATE outbox_state SET value = CASE WHEN value < ?1 THEN ?1 ELSE value END
+             WHERE key = 'pruned_through'",
+        )?
+        .execute([cutoff])?;
+        Ok(deleted as u64)
+    }
+}
