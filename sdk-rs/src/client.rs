@@ -339,6 +339,21 @@ impl Client {
             inner.link,
         );
         let session_stop = stop.clone();
+        // A 401 on the stream or a poll: drop the token and go on anonymously (a new session from
+        // the same cursor), as the TypeScript SDK does. Weak, so the task does not keep the client.
+        let client = Arc::downgrade(&self.inner);
+        let unauthorized = Box::new(move || {
+            let Some(inner) = client.upgrade() else {
+                return false;
+            };
+            let client = Client { inner };
+            if client.token().is_none() {
+                return false;
+            }
+            tracing::info!("the session ended (401): going on anonymously");
+            client.set_token(None);
+            true
+        });
         inner.runtime.spawn(async move {
             if let Some(mut previous) = previous {
                 let _ = previous.wait_for(|d| *d).await;
@@ -359,6 +374,7 @@ impl Client {
                     queue,
                     session_stop.clone(),
                     started_tx,
+                    unauthorized,
                 ));
                 link.run().await;
                 session_stop.cancel();

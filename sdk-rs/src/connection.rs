@@ -90,6 +90,10 @@ pub(crate) struct Link {
     pub queue: mpsc::UnboundedSender<Job>,
     pub stop: CancellationToken,
     pub started: watch::Sender<bool>,
+    /// The server answered 401: the session ended (a logout elsewhere, a revoke, expiry). Returns
+    /// `true` when the client dropped its token and restarts the stream anonymously (this session
+    /// then ends); `false` when there was no token to drop.
+    pub unauthorized: Box<dyn Fn() -> bool + Send + Sync>,
     /// The server's `retry:` advice, in ms: the floor of every reconnect delay.
     retry_floor_ms: AtomicU64,
     failures: AtomicU32,
@@ -121,6 +125,7 @@ impl Link {
         queue: mpsc::UnboundedSender<Job>,
         stop: CancellationToken,
         started: watch::Sender<bool>,
+        unauthorized: Box<dyn Fn() -> bool + Send + Sync>,
     ) -> Self {
         Link {
             http,
@@ -131,6 +136,7 @@ impl Link {
             queue,
             stop,
             started,
+            unauthorized,
             retry_floor_ms: AtomicU64::new(0),
             failures: AtomicU32::new(0),
             ever_connected: AtomicBool::new(false),
@@ -200,6 +206,9 @@ impl Link {
         };
         self.set_state(ConnectionStatus::Connecting, transport);
         self.fix_start(transport).await;
+        if self.stop.is_cancelled() {
+            return;
+        }
         let _ = self.started.send(true);
         let mut adopted: Option<SessionFuture> = None;
         let mut probe_delay = Duration::ZERO;
@@ -224,6 +233,11 @@ impl Link {
                 }
             };
             if self.stop.is_cancelled() {
+                break;
+            }
+            if matches!(result.outcome, SseOutcome::Refused { status: 401, .. })
+                && (self.unauthorized)()
+            {
                 break;
             }
             let throttled = result.outcome.throttled();
@@ -261,6 +275,7 @@ impl Link {
             };
             match answer {
                 Ok(Ok(answer)) => self.dispatcher.start_at(answer.next),
+                Ok(Err(e)) if e.status() == 401 && (self.unauthorized)() => return,
                 failed => {
                     let (retry_after, cause) = poll_failure(failed);
                     self.set_state(self.trying(), first);
@@ -317,6 +332,7 @@ impl Link {
                         self.schedule_probe(&mut probe, first_probe_delay);
                     }
                 }
+                Ok(Err(e)) if e.status() == 401 && (self.unauthorized)() => break,
                 failed => {
                     confirmed = false;
                     let (retry_after, cause) = poll_failure(failed);

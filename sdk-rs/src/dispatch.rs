@@ -170,8 +170,8 @@ impl Dispatcher {
     }
 
     /// Fires refetched state through the usual hooks, with `meta.resync` set and `meta.id` the id of
-    /// the `sync:required`: one `balance_updated` (`reason: adjustment`, `note: "sync"`, `delta` from
-    /// the last balance seen), `inventory_updated` `added` per item oldest first, `cases_updated`
+    /// the `sync:required`: one `balance_updated` (`reason: sync`, `delta` from the last balance
+    /// seen), `inventory_updated` `added` per item oldest first, `cases_updated`
     /// `updated` per case in list order, `chat_message` per message oldest first.
     pub(crate) fn fire_snapshot(&self, id: i64, snapshot: ResyncSnapshot) {
         let snapshot = Arc::new(snapshot);
@@ -186,9 +186,9 @@ impl Dispatcher {
                 user_id: me.id,
                 balance: me.balance,
                 delta: last.map_or(0, |last| me.balance - last),
-                // The protocol has no reason for "refetched"; `note: "sync"` and meta.resync mark it.
-                reason: BalanceReason::Adjustment,
-                note: Some("sync".to_owned()),
+                // The protocol's reason for a refetched balance (the server never sends it).
+                reason: BalanceReason::Sync,
+                note: None,
             };
             hooks.balance_updated.emit(|h| h(&balance, meta.clone()));
         }
@@ -531,7 +531,7 @@ mod tests {
             hooks
                 .balance_updated
                 .add(Box::new(move |e: &BalanceUpdated, meta: EventMeta| {
-                    assert!(meta.is_resync() || e.note.is_none());
+                    assert_eq!(meta.is_resync(), e.reason == BalanceReason::Sync);
                     deltas.lock().unwrap().push(e.delta);
                 }))
         };

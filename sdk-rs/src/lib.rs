@@ -69,14 +69,15 @@
 //! - **`sync:required`** (the cursor is older than the server keeps, newer than its database, or
 //!   too far behind): `on_sync_required` fires, the client refetches `me` and the inventory (with a
 //!   token), the cases and the chat, and fires the usual hooks with that state and
-//!   [`EventMeta::resync`] set: `on_balance_updated` once (`reason: adjustment`, `note: "sync"`,
-//!   `delta` from the last balance seen), `on_inventory_updated` `added` per item (oldest first),
-//!   `on_cases_updated` `updated` per case, `on_chat_message` per message (oldest first). Live events
-//!   that arrive meanwhile wait until it has been fired.
-//! - **A revoked token** (logout elsewhere, `cyberhub user revoke`): the stream ends and every
-//!   reconnect is refused with 401; as in the TypeScript SDK the client stays `reconnecting` and
-//!   keeps trying with backoff, so [`Client::set_token`] with a fresh token (or `login`) brings it
-//!   back.
+//!   [`EventMeta::resync`] set: `on_balance_updated` once (`reason: sync`, `delta` from the last
+//!   balance seen), `on_inventory_updated` `added` per item (oldest first), `on_cases_updated`
+//!   `updated` per case, `on_chat_message` per message (oldest first). Live events that arrive
+//!   meanwhile wait until it has been fired.
+//! - **Session end.** A 401 on the stream or a poll means the session ended elsewhere (a logout on
+//!   another device, `cyberhub user revoke`, expiry): the client forgets its token
+//!   (`on_token_change(None)`: show a sign-in) and goes on anonymously at once from the same
+//!   position, so the member's private events stop and the global ones keep coming, none repeated.
+//!   `login` or [`Client::set_token`] resumes as that user.
 //!
 //! # `cyberhub-watch`
 //!

@@ -238,54 +238,66 @@ async fn set_token_on_a_running_stream_reconnects_as_that_user_from_the_same_cur
 }
 
 #[tokio::test]
-async fn a_revoked_token_leaves_the_client_reconnecting_until_a_new_token() {
+async fn a_revoked_session_drops_the_token_and_goes_on_anonymously_until_a_new_login() {
     let server = TestServer::start(&[]).await;
     let alice = signed_in(&server.url, "alice").await;
-    // A second client on the same session, as a desktop app restored from a saved token.
-    let desktop = Client::builder(&server.url)
-        .token(alice.token().unwrap())
-        .backoff(FAST)
-        .build()
-        .unwrap();
-    let notices = Arc::new(Mutex::new(Vec::new()));
-    let sink = notices.clone();
-    let _n = desktop.on_transport_notice(move |n| sink.lock().unwrap().push(n.to_string()));
-    desktop.connect().await;
-    until_state(
-        &desktop,
-        ConnectionStatus::Connected,
-        Some(TransportKind::Sse),
-    )
-    .await;
-    alice.logout().await.unwrap();
-    eventually(5000, "reconnecting", || {
-        desktop.connection_state().state == ConnectionStatus::Reconnecting
-    })
-    .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // As the TypeScript SDK does: streaming refused (401), long-poll refused (401), retrying.
-    assert_eq!(
-        desktop.connection_state(),
-        ConnectionState {
-            state: ConnectionStatus::Reconnecting,
-            transport: Some(TransportKind::Poll)
-        }
-    );
-    let notices_text = notices.lock().unwrap().join("\n");
-    assert!(
-        notices_text.contains("401 unauthenticated"),
-        "{notices_text}"
-    );
-    let fresh = client(&server.url);
-    fresh.login("alice", "alice-demo-1").await.unwrap();
-    desktop.set_token(fresh.token());
-    until_state(
-        &desktop,
-        ConnectionStatus::Connected,
-        Some(TransportKind::Sse),
-    )
-    .await;
-    desktop.close().await;
+    let admin = signed_in(&server.url, "admin").await;
+    for transport in [Transport::Auto, Transport::Poll] {
+        // A desktop app restored from a saved token; the phone logs the same session out.
+        let phone = signed_in(&server.url, "alice").await;
+        let desktop = Client::builder(&server.url)
+            .token(phone.token().unwrap())
+            .transport(transport)
+            .backoff(FAST)
+            .build()
+            .unwrap();
+        let tokens = Arc::new(Mutex::new(Vec::new()));
+        let sink = tokens.clone();
+        let _t = desktop.on_token_change(move |t| sink.lock().unwrap().push(t.map(str::to_owned)));
+        let balances = Arc::new(Mutex::new(Vec::new()));
+        let sink = balances.clone();
+        let _b = desktop.on_balance_updated(move |e, _| sink.lock().unwrap().push(e.balance));
+        let texts = Arc::new(Mutex::new(Vec::new()));
+        let sink = texts.clone();
+        let _a = desktop.on_announcement(move |e, _| sink.lock().unwrap().push(e.text.clone()));
+        let kind = match transport {
+            Transport::Poll => TransportKind::Poll,
+            _ => TransportKind::Sse,
+        };
+        desktop.connect().await;
+        until_state(&desktop, ConnectionStatus::Connected, Some(kind)).await;
+        phone.logout().await.unwrap();
+        eventually(5000, "the token dropped", || desktop.token().is_none()).await;
+        assert_eq!(*tokens.lock().unwrap(), [None]);
+        let me = alice.me().await.unwrap();
+        admin
+            .admin()
+            .adjust_balance(me.id, 1, "private")
+            .await
+            .unwrap();
+        admin.admin().announce("global").await.unwrap();
+        eventually(8000, "the announcement", || {
+            !texts.lock().unwrap().is_empty()
+        })
+        .await;
+        until_state(&desktop, ConnectionStatus::Connected, Some(kind)).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            balances.lock().unwrap().is_empty(),
+            "no private event after the session ended"
+        );
+        assert_eq!(*texts.lock().unwrap(), ["global"]);
+        // Signing in again resumes as that user.
+        desktop.login("alice", "alice-demo-1").await.unwrap();
+        until_state(&desktop, ConnectionStatus::Connected, Some(kind)).await;
+        admin
+            .admin()
+            .adjust_balance(me.id, 1, "private again")
+            .await
+            .unwrap();
+        eventually(8000, "the balance", || balances.lock().unwrap().len() == 1).await;
+        desktop.close().await;
+    }
     server.stop(libc::SIGKILL).await;
 }
 

@@ -470,6 +470,21 @@ async fn run_step(step: &Value, ctx: &mut Context) -> Result<(), String> {
         call_step(step, ctx).await?;
     } else if let Some(body) = step.get("topup") {
         topup(ctx, body).await?;
+    } else if let Some(name) = step.get("revoke") {
+        revoke(ctx, name).await?;
+    } else if let Some(name) = step.get("expect_token") {
+        let r = recorder(ctx, name)?;
+        let present = step.get("present").and_then(Value::as_bool).unwrap_or(true);
+        let until = deadline(ctx, step, 5000)?;
+        while r.client.token().is_some() != present {
+            if Instant::now() > until {
+                return Err(format!(
+                    "the client still holds {} token",
+                    if present { "no" } else { "a" }
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(15)).await;
+        }
     } else if step.get("expect").is_some() {
         expect_hooks(step, ctx).await?;
     } else if step.get("expect_connection").is_some() {
@@ -512,6 +527,25 @@ async fn run_step(step: &Value, ctx: &mut Context) -> Result<(), String> {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     } else if step.get("mark").is_none() {
         return Err("unknown step".into());
+    }
+    Ok(())
+}
+
+/// Ends the client's session from outside the SDK, as another device would; the client is not told.
+async fn revoke(ctx: &Context, name: &Value) -> Result<(), String> {
+    let r = recorder(ctx, name)?;
+    let token = r
+        .client
+        .token()
+        .ok_or("the client holds no token to revoke")?;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/v1/auth/logout", ctx.server.url))
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| format!("revoke: {e}"))?;
+    if answer.status().as_u16() != 204 {
+        return Err(format!("revoke answered {}", answer.status()));
     }
     Ok(())
 }

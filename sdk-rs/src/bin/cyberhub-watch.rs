@@ -100,6 +100,13 @@ async fn watch(args: Args) -> ExitCode {
     client
         .on_transport_notice(|notice| eprintln!("{notice}"))
         .detach();
+    client
+        .on_token_change(|token| {
+            if token.is_none() {
+                eprintln!("the session ended (401): going on anonymously, global events only");
+            }
+        })
+        .detach();
     let mut events = client.events();
     client.connect();
 
