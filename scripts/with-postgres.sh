@@ -45,5 +45,13 @@ trap cleanup EXIT
   "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
   start >/dev/null
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
+# For the tests that stop and start the server under running nodes: `$TEST_PG_CTL stop|start`.
+cat > "$dir/pg_ctl" <<CTL
+#!/usr/bin/env bash
+exec ${as_owner[*]} "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -m fast \
+  -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=500 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" "\$@"
+CTL
+chmod +x "$dir/pg_ctl"
+export TEST_PG_CTL="$dir/pg_ctl"
 echo "PostgreSQL for the tests at $TEST_DATABASE_URL" >&2
 "$@"

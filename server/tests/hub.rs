@@ -1,4 +1,8 @@
-//! The hub on its own, without HTTP: fan-out order, per-user routing and catching up after lag.
+//! The hub on its own, without HTTP: fan-out order, per-user routing and catching up after lag, on
+//! SQLite or (with `TEST_DATABASE_URL`) PostgreSQL.
+
+#[path = "support/database.rs"]
+mod database;
 
 use std::time::Duration;
 
@@ -6,6 +10,8 @@ use cyberhub_protocol::Role;
 use cyberhub_server::hub::{Feed, FeedItem, Hub, HubConfig, Viewer};
 use cyberhub_server::store::Store;
 use tokio_util::sync::CancellationToken;
+
+use database::TestDatabase;
 
 async fn next_event(feed: &mut Feed) -> (i64, Option<i64>) {
     loop {
@@ -33,7 +39,7 @@ async fn wait_for_head(hub: &Hub, id: i64) {
 
 /// A hub with its publisher running, on a fresh database file.
 struct Running {
-    _dir: tempfile::TempDir,
+    _db: TestDatabase,
     url: String,
     store: Store,
     hub: Hub,
@@ -46,8 +52,8 @@ async fn start_hub(
     user_capacity: usize,
     recent_capacity: usize,
 ) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+    let db = TestDatabase::create().await;
+    let url = db.url.clone();
     let store = Store::open(&url).await.unwrap();
     let shutdown = CancellationToken::new();
     let config = HubConfig {
@@ -61,7 +67,7 @@ async fn start_hub(
         .await
         .unwrap();
     Running {
-        _dir: dir,
+        _db: db,
         url,
         store,
         hub,

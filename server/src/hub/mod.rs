@@ -386,11 +386,14 @@ impl Hub {
             // This process's commits come with their events: published as they are when they
             // continue the sequence. A gap means another process committed in between; then, and
             // on the slow tick, the table says what there is.
-            let fresh: Vec<StoredEvent> = committed
+            let mut fresh: Vec<StoredEvent> = committed
                 .take()
                 .into_iter()
                 .filter(|e| e.id > cursor)
                 .collect();
+            // Commits are handed over by the tasks that made them, which on PostgreSQL may run in
+            // another order than the commits: in id order, and only then checked for gaps.
+            fresh.sort_unstable_by_key(|e| e.id);
             if let Some(last) = fresh.last()
                 && last.id - cursor == fresh.len() as i64
             {

@@ -168,13 +168,16 @@ impl Store {
         self.committed.clone()
     }
 
-    /// Whether the database answers a trivial query.
+    /// Whether the database answers a trivial query within a second.
     pub async fn ping(&self) -> bool {
-        on_pool!(self, |pool| sqlx::query("SELECT 1")
-            .execute(pool)
-            .await
-            .map(drop))
-        .is_ok()
+        let ping = async {
+            on_pool!(self, |pool| sqlx::query("SELECT 1")
+                .execute(pool)
+                .await
+                .map(drop))
+        };
+        let within = std::time::Duration::from_secs(1);
+        matches!(tokio::time::timeout(within, ping).await, Ok(Ok(())))
     }
 
     /// Finishes the queued writes and closes the database.

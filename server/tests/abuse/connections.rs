@@ -24,7 +24,7 @@ const HALF_A_LOGIN: &str = "POST /v1/auth/login HTTP/1.1\r\nhost: cyberhub\r\nco
 
 #[tokio::test]
 async fn a_body_that_never_arrives_is_cut_off_with_408() {
-    let server = Server::start(&["--body-timeout-secs", "1"]);
+    let server = Server::start(&["--body-timeout-secs", "1"]).await;
     let mut stream = connect_from(&server, "127.0.0.2").await;
     stream.write_all(HALF_A_LOGIN.as_bytes()).await.unwrap();
     let started = Instant::now();
@@ -39,7 +39,7 @@ async fn a_body_that_never_arrives_is_cut_off_with_408() {
 
 #[tokio::test]
 async fn one_address_holds_at_most_its_share_and_the_server_keeps_answering_others() {
-    let server = Server::start(&["--max-connections-per-ip", "50", "--login-rate-ip", "off"]);
+    let server = Server::start(&["--max-connections-per-ip", "50", "--login-rate-ip", "off"]).await;
     let mut held = Vec::new();
     for _ in 0..50 {
         let mut stream = connect_from(&server, "127.0.0.2").await;
@@ -81,7 +81,7 @@ async fn one_address_holds_at_most_its_share_and_the_server_keeps_answering_othe
 
 #[tokio::test]
 async fn past_the_total_cap_new_connections_are_refused_at_once() {
-    let server = Server::start(&["--max-connections", "40", "--max-connections-per-ip", "0"]);
+    let server = Server::start(&["--max-connections", "40", "--max-connections-per-ip", "0"]).await;
     let mut held = Vec::new();
     for i in 0..40 {
         let mut stream = connect_from(&server, &format!("127.0.0.{}", 2 + i % 4)).await;

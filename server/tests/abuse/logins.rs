@@ -9,7 +9,7 @@ const MIB: u64 = 1024 * 1024;
 #[tokio::test]
 async fn a_flood_of_wrong_passwords_holds_memory_flat_and_sheds_what_it_cannot_check() {
     // The per-address and per-name limits are off: this is the gate alone.
-    let server = Server::start(&["--login-rate-ip", "off", "--login-rate-user", "off"]);
+    let server = Server::start(&["--login-rate-ip", "off", "--login-rate-user", "off"]).await;
     let http = server.client_from("127.0.0.2");
     assert_eq!(
         server.login(&http, "alice", "alice-demo-1").await.status(),
@@ -61,7 +61,7 @@ async fn a_flood_of_wrong_passwords_holds_memory_flat_and_sheds_what_it_cannot_c
 
 #[tokio::test]
 async fn logins_are_limited_per_address_and_per_username() {
-    let server = Server::start(&["--login-rate-ip", "4/1m", "--login-rate-user", "6/1m"]);
+    let server = Server::start(&["--login-rate-ip", "4/1m", "--login-rate-user", "6/1m"]).await;
     let attacker = server.client_from("127.0.0.2");
     for _ in 0..4 {
         let res = server.login(&attacker, "nobody-here", "guess-123").await;

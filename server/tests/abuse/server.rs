@@ -6,19 +6,21 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::database::TestDatabase;
+
 pub struct Server {
     pub addr: SocketAddr,
     /// The database URL, for commands run beside the server.
     pub db: String,
     child: Child,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 impl Server {
     /// Starts `cyberhub serve --demo` with `args` added; returns once it listens.
-    pub fn start(args: &[&str]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let db = format!("sqlite://{}", dir.path().join("cyberhub.db").display());
+    pub async fn start(args: &[&str]) -> Server {
+        let database = TestDatabase::create().await;
+        let db = database.url.clone();
         let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
             .args([
                 "serve",
@@ -53,7 +55,7 @@ impl Server {
             addr,
             db,
             child,
-            _dir: dir,
+            _database: database,
         }
     }
 

@@ -7,7 +7,7 @@ use crate::server::Server;
 
 #[tokio::test]
 async fn user_revoke_signs_a_member_out_everywhere_and_ends_their_streams() {
-    let server = Server::start(&[]);
+    let server = Server::start(&[]).await;
     let http = reqwest::Client::new();
     let login: serde_json::Value = server
         .login(&http, "alice", "alice-demo-1")

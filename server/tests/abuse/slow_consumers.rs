@@ -41,7 +41,8 @@ async fn streams_whose_readers_stopped_reading_are_ended_and_the_others_get_ever
         "8192",
         "--stream-linger-ms",
         "0",
-    ]);
+    ])
+    .await;
     // 50 anonymous streams with a tiny receive window that never read a byte.
     let mut stalled = Vec::new();
     for i in 0..50 {

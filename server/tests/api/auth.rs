@@ -238,7 +238,7 @@ async fn logout_ends_the_tokens_streams_and_polls_at_once_and_no_other_session()
     let app = spawn_app().await;
     let (alice, token) = app.new_user("alice").await;
     let other_session = app.login("alice", PASSWORD).await;
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
 
     let mut bearer = app.stream(Some(&token), None).await;
     let cookie_res = app

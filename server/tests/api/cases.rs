@@ -79,7 +79,7 @@ async fn admins_create_update_and_delete_cases_that_anyone_can_read() {
 #[tokio::test]
 async fn invalid_cases_are_refused_and_nothing_is_written() {
     let app = spawn_app().await;
-    let head_before = app.health().await.last_event_id;
+    let head_before = app.committed_head().await;
     let bad = [
         (
             case_body("Neg price", -1, &[("a", "common", 1, 1)]),
@@ -151,7 +151,7 @@ async fn invalid_cases_are_refused_and_nothing_is_written() {
 
     assert!(cases(&app).await.is_empty());
     assert_eq!(
-        app.health().await.last_event_id,
+        app.committed_head().await,
         head_before,
         "no event was emitted"
     );

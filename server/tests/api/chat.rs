@@ -21,7 +21,7 @@ async fn a_message_reaches_every_stream_and_long_poll_in_order_once() {
     let app = spawn_app().await;
     let (alice, alice_token) = app.new_user("alice").await;
     let (_, bob_token) = app.new_user("bob").await;
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     let mut bob = app.stream(Some(&bob_token), None).await;
     let mut anon = app.stream(None, None).await;
     assert_eq!(bob.next().await.event, "ready");
@@ -95,12 +95,12 @@ async fn history_pages_back_and_leaves_deleted_messages_out() {
     assert_eq!(deleted.event, "chat:deleted");
     assert_eq!(deleted.data, json!({ "id": ids[2] }));
     // Deleting again answers the same and emits nothing.
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     assert_eq!(
         app.delete_chat(ids[2]).await.status(),
         StatusCode::NO_CONTENT
     );
-    assert_eq!(app.health().await.last_event_id, head);
+    assert_eq!(app.committed_head().await, head);
     anon.assert_quiet(Duration::from_millis(300)).await;
     assert_error(
         app.delete_chat(999_999).await,
@@ -130,7 +130,7 @@ async fn history_pages_back_and_leaves_deleted_messages_out() {
 async fn refused_messages_write_nothing_and_emit_nothing() {
     let app = spawn_app().await;
     let (alice, token) = app.new_user("alice").await;
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     let mut anon = app.stream(None, None).await;
     assert_eq!(anon.next().await.event, "ready");
 
@@ -151,7 +151,7 @@ async fn refused_messages_write_nothing_and_emit_nothing() {
     // 500 characters of two bytes each are fine: the limit counts characters, not bytes.
     let long = app.chat(&token, &"я".repeat(500)).await;
     assert_eq!(long.text.chars().count(), 500);
-    let head_after_long = app.health().await.last_event_id;
+    let head_after_long = app.committed_head().await;
     assert_eq!(head_after_long, head + 1);
 
     let wrong_type = app
@@ -193,7 +193,7 @@ async fn refused_messages_write_nothing_and_emit_nothing() {
     let frames = anon.drain_until_quiet(Duration::from_millis(300)).await;
     assert_eq!(chat_ids(&frames), [long.id]);
     // The mute emitted one event, to alice alone.
-    assert_eq!(app.health().await.last_event_id, head_after_long + 1);
+    assert_eq!(app.committed_head().await, head_after_long + 1);
 }
 
 #[tokio::test]
@@ -203,7 +203,7 @@ async fn a_sender_over_the_rate_limit_gets_429_until_the_window_refills() {
     for i in 0..5 {
         app.chat(&token, &format!("burst {i}")).await;
     }
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     let res = app.send_chat(&token, "one too many").await;
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
     let retry_after: u64 = res.headers()["retry-after"]
@@ -217,7 +217,7 @@ async fn a_sender_over_the_rate_limit_gets_429_until_the_window_refills() {
     );
     let body: ErrorBody = res.json().await.unwrap();
     assert_eq!(body.error.code, "rate_limited");
-    assert_eq!(app.health().await.last_event_id, head, "nothing emitted");
+    assert_eq!(app.committed_head().await, head, "nothing emitted");
     assert_eq!(app.chat_history("").await.len(), 5, "nothing written");
 
     // Another member is not affected.
@@ -282,9 +282,9 @@ async fn a_mute_tells_the_user_ends_by_itself_and_can_be_lifted() {
     );
     app.chat(&alice_token, "free to talk").await;
     // Lifting again emits nothing.
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     app.mute(alice.id, 0, "").await;
-    assert_eq!(app.health().await.last_event_id, head);
+    assert_eq!(app.committed_head().await, head);
 
     for (body, status) in [
         (

@@ -6,7 +6,6 @@
 //! after it: the same tests run on both backends.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use cyberhub_protocol::*;
 use cyberhub_server::App;
@@ -14,12 +13,14 @@ use cyberhub_server::auth::hash_password;
 use cyberhub_server::config::Config;
 use cyberhub_server::http::webhooks::sign;
 use cyberhub_server::limits::RateRules;
-use futures_util::StreamExt;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
-use sqlx::{ConnectOptions, Connection};
+use sqlx::Connection;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+pub use crate::database::TestDatabase;
+pub use crate::sse::{EventStream, Frame};
 
 pub const TOPUP_SECRET: &str = "test-topup-secret";
 pub const PASSWORD: &str = "password-123";
@@ -319,6 +320,14 @@ impl TestApp {
         .await
     }
 
+    /// The newest event id committed, read from the database itself: what "nothing was emitted"
+    /// is checked against (the hub publishes a moment after a commit, so `/health` may lag it).
+    pub async fn committed_head(&self) -> i64 {
+        self.sql_value("SELECT COALESCE(MAX(id), 0) FROM events")
+            .await
+            .unwrap_or(0)
+    }
+
     /// Whether this test runs on PostgreSQL (else SQLite).
     pub fn uses_postgres(&self) -> bool {
         self._db.is_postgres()
@@ -399,181 +408,4 @@ pub async fn assert_error(res: Response, status: StatusCode, code: &str) {
     let body: ErrorBody = res.json().await.expect("error answers have a JSON body");
     assert_eq!(body.error.code, code, "message: {}", body.error.message);
     assert!(!body.error.message.is_empty());
-}
-
-/// One parsed SSE frame.
-#[derive(Debug, Clone)]
-pub struct Frame {
-    pub id: Option<i64>,
-    pub event: String,
-    pub data: Value,
-}
-
-/// A live SSE connection read with the `sse-stream` parser.
-pub struct EventStream {
-    inner: std::pin::Pin<
-        Box<dyn futures_util::Stream<Item = Result<sse_stream::Sse, sse_stream::Error>> + Send>,
-    >,
-    pub retry: Option<u64>,
-}
-
-impl EventStream {
-    pub fn from_response(res: Response) -> EventStream {
-        EventStream {
-            inner: Box::pin(sse_stream::SseByteStream::new(res.bytes_stream())),
-            retry: None,
-        }
-    }
-
-    /// The next event frame within `within`; `None` on timeout or end of stream.
-    pub async fn next_within(&mut self, within: Duration) -> Option<Frame> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let item = tokio::time::timeout_at(deadline, self.inner.next())
-                .await
-                .ok()??;
-            let sse = item.expect("well-formed SSE");
-            if let Some(retry) = sse.retry {
-                self.retry = Some(retry);
-            }
-            let (Some(event), Some(data)) = (sse.event, sse.data) else {
-                continue;
-            };
-            return Some(Frame {
-                id: sse.id.map(|id| id.parse().expect("numeric id")),
-                event,
-                data: serde_json::from_str(&data).expect("JSON data"),
-            });
-        }
-    }
-
-    /// The next event frame, failing the test after 5 s.
-    pub async fn next(&mut self) -> Frame {
-        self.next_within(Duration::from_secs(5))
-            .await
-            .expect("an event within 5 s")
-    }
-
-    /// The next frame named `event`, skipping others (failing the test after 5 s).
-    pub async fn next_named(&mut self, event: &str) -> Frame {
-        loop {
-            let frame = self.next().await;
-            if frame.event == event {
-                return frame;
-            }
-        }
-    }
-
-    /// Reads `n` events (after the opening `ready`, which the caller takes first).
-    pub async fn take(&mut self, n: usize) -> Vec<Frame> {
-        let mut frames = Vec::with_capacity(n);
-        for _ in 0..n {
-            frames.push(self.next().await);
-        }
-        frames
-    }
-
-    /// Asserts nothing more arrives within `within`.
-    pub async fn assert_quiet(&mut self, within: Duration) {
-        if let Some(frame) = self.next_within(within).await {
-            panic!("expected no more events, got {frame:?}");
-        }
-    }
-
-    /// Reads until nothing arrives for `quiet`; returns the events seen.
-    pub async fn drain_until_quiet(&mut self, quiet: Duration) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        while let Some(frame) = self.next_within(quiet).await {
-            frames.push(frame);
-        }
-        frames
-    }
-
-    /// Reads until the stream ends (or 5 s pass); returns the events seen.
-    pub async fn drain_to_end(&mut self) -> Vec<Frame> {
-        let mut frames = Vec::new();
-        while let Some(frame) = self.next_within(Duration::from_secs(5)).await {
-            frames.push(frame);
-        }
-        frames
-    }
-}
-
-/// The database of one test: a SQLite file in a temporary directory, or a database of its own on
-/// the PostgreSQL server of `TEST_DATABASE_URL`, dropped when the test ends.
-pub struct TestDatabase {
-    pub url: String,
-    _dir: tempfile::TempDir,
-    /// The server's URL and the database's name, on PostgreSQL.
-    postgres: Option<(String, String)>,
-}
-
-impl TestDatabase {
-    pub async fn create() -> TestDatabase {
-        let dir = tempfile::tempdir().unwrap();
-        match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(server) => {
-                let name = format!("cyberhub_test_{:016x}", rand::random::<u64>());
-                let mut admin = sqlx::PgConnection::connect(&server).await.unwrap();
-                let create = sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"));
-                sqlx::raw_sql(create).execute(&mut admin).await.unwrap();
-                let url = match server.rsplit_once('/') {
-                    Some((base, _)) => format!("{base}/{name}"),
-                    None => panic!("TEST_DATABASE_URL must end in /DATABASE: {server}"),
-                };
-                TestDatabase {
-                    url,
-                    _dir: dir,
-                    postgres: Some((server, name)),
-                }
-            }
-            None => TestDatabase {
-                url: format!("sqlite://{}", dir.path().join("cyberhub.db").display()),
-                _dir: dir,
-                postgres: None,
-            },
-        }
-    }
-
-    pub fn is_postgres(&self) -> bool {
-        self.postgres.is_some()
-    }
-
-    async fn sqlite_connection(&self) -> sqlx::SqliteConnection {
-        use std::str::FromStr;
-        sqlx::sqlite::SqliteConnectOptions::from_str(&self.url)
-            .unwrap()
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .unwrap()
-    }
-}
-
-impl Drop for TestDatabase {
-    fn drop(&mut self) {
-        let Some((server, name)) = self.postgres.take() else {
-            return;
-        };
-        // Dropped from a thread of its own: this runs inside the test's runtime, which cannot
-        // block on a future.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                if let Ok(mut admin) = sqlx::PgConnection::connect(&server).await {
-                    let drop =
-                        sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-                    let _ = sqlx::raw_sql(drop).execute(&mut admin).await;
-                }
-            });
-        })
-        .join();
-    }
 }

@@ -108,7 +108,7 @@ async fn a_user_holds_at_most_their_share_of_open_streams() {
 #[tokio::test]
 async fn waiting_polls_are_capped_in_all() {
     let app = spawn_app_with(|c| c.max_poll_waiters = 2).await;
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     let query = format!("/v1/events/poll?after={head}&timeout=5");
     let waiting: Vec<_> = (0..2)
         .map(|_| {
@@ -142,7 +142,7 @@ async fn openings_over_the_write_limit_are_refused_and_change_nothing() {
             StatusCode::OK
         );
     }
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     assert_refused(
         app.open_case(&token, case.id).await,
         StatusCode::TOO_MANY_REQUESTS,
@@ -158,5 +158,5 @@ async fn openings_over_the_write_limit_are_refused_and_change_nothing() {
     .await;
     assert_eq!(app.balance(&token).await, 8_000);
     assert_eq!(app.inventory(&token).await.len(), 2);
-    assert_eq!(app.health().await.last_event_id, head);
+    assert_eq!(app.committed_head().await, head);
 }

@@ -1,6 +1,10 @@
 //! API tests: the real server on a loopback port, a real SQLite file, real HTTP.
 
+#[path = "../support/database.rs"]
+mod database;
 mod helpers;
+#[path = "../support/sse.rs"]
+mod sse;
 
 mod auth;
 mod cases;

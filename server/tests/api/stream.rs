@@ -687,7 +687,7 @@ async fn a_cursor_further_behind_than_a_replay_may_reach_gets_sync_required() {
     for i in 0..10 {
         app.announce(&format!("a{i}")).await;
     }
-    let head = app.health().await.last_event_id;
+    let head = app.committed_head().await;
     let mut far = app.stream(None, Some(0)).await;
     assert_eq!(far.next().await.event, "ready");
     let sync = far.next().await;
@@ -711,7 +711,7 @@ async fn a_replay_does_not_wait_out_the_linger_between_pages() {
     // 1,200 missed events are three replay pages; with a 3 s linger between writes they would take
     // six seconds to arrive if a catching-up stream lingered like a flooded one.
     let app = spawn_app_with(|c| c.stream_linger_ms = 3_000).await;
-    let from = app.health().await.last_event_id;
+    let from = app.committed_head().await;
     let publishes = (0..1_200).map(|i| {
         let app = &app;
         async move { app.announce(&format!("missed {i}")).await }

@@ -20,6 +20,7 @@
 mod tx;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -32,8 +33,9 @@ use super::{Committed, StoreError};
 
 /// Connections per node: enough for the writers and the reads of a busy node.
 const POOL_SIZE: u32 = 16;
-/// How long a request waits for a connection before it is answered 503 (the database is down).
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a request may wait for a pooled connection under a burst of writes. (When the
+/// database is known to be down, writes are refused at once instead; see `available`.)
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The channels the nodes listen on.
 const EVENTS_CHANNEL: &str = "cyberhub_events";
 const REVOCATIONS_CHANNEL: &str = "cyberhub_revocations";
@@ -41,6 +43,10 @@ const REVOCATIONS_CHANNEL: &str = "cyberhub_revocations";
 pub(in crate::store) struct Postgres {
     pool: PgPool,
     committed: Arc<Committed>,
+    /// Whether the node's listening connection is up: lowered the moment the database goes away
+    /// (the connection breaks), raised once listening again. While down, writes get 503 at once
+    /// rather than after waiting for a connection.
+    available: Arc<AtomicBool>,
     listener: tokio::task::JoinHandle<()>,
 }
 
@@ -54,10 +60,12 @@ impl Postgres {
             .connect(url)
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
-        let listener = tokio::spawn(listen(pool.clone(), committed.clone()));
+        let available = Arc::new(AtomicBool::new(true));
+        let listener = tokio::spawn(listen(pool.clone(), committed.clone(), available.clone()));
         Ok(Postgres {
             pool,
             committed,
+            available,
             listener,
         })
     }
@@ -73,6 +81,11 @@ impl Postgres {
     where
         F: for<'t> FnOnce(&'t mut PgTx) -> BoxFuture<'t, Result<T, StoreError>>,
     {
+        if !self.available.load(Ordering::Acquire) {
+            return Err(StoreError::Unavailable(
+                "the connection to PostgreSQL is down".into(),
+            ));
+        }
         let started = std::time::Instant::now();
         let mut tx = PgTx::begin(&self.pool).await?;
         match work(&mut tx).await {
@@ -100,7 +113,7 @@ impl Postgres {
 
 /// Listens for other nodes' commits and ended sessions, for as long as the process runs; wakes the
 /// hub on each, and after every (re)connect, since notifications sent meanwhile are lost.
-async fn listen(pool: PgPool, committed: Arc<Committed>) {
+async fn listen(pool: PgPool, committed: Arc<Committed>, available: Arc<AtomicBool>) {
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
@@ -118,6 +131,9 @@ async fn listen(pool: PgPool, committed: Arc<Committed>) {
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        if !available.swap(true, Ordering::AcqRel) {
+            tracing::info!("the database is back");
+        }
         committed.wake();
         committed.sessions_revoked();
         loop {
@@ -126,15 +142,13 @@ async fn listen(pool: PgPool, committed: Arc<Committed>) {
                     committed.wake()
                 }
                 Ok(Some(_)) => committed.sessions_revoked(),
-                // The connection dropped; the next call reconnects and listens again. Whatever was
-                // notified in between is read from the tables.
-                Ok(None) => {
-                    committed.wake();
-                    committed.sessions_revoked();
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "the listener failed; reconnecting");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                // The connection dropped: the database went away (or restarts). Writes are refused
+                // until a new connection listens again; whatever was notified in between is read
+                // from the tables then.
+                Ok(None) | Err(_) => {
+                    available.store(false, Ordering::Release);
+                    tracing::warn!("lost the connection to the database; reconnecting");
+                    tokio::time::sleep(Duration::from_millis(250)).await;
                     break;
                 }
             }
