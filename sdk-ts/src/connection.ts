@@ -71,6 +71,17 @@ function isUnauthorized(error: unknown): boolean {
   return error instanceof CyberHubError && error.status === 401;
 }
 
+/** How long a refused stream asks to wait: its `Retry-After` on a 429 or 503, else 0. */
+function throttledFor(outcome: SseOutcome): number {
+  if (outcome.kind !== 'refused' || (outcome.status !== 429 && outcome.status !== 503)) return 0;
+  return outcome.retryAfterMs ?? 0;
+}
+
+/** The `Retry-After` of a failed call, in ms (0 without one). */
+function retryAfterOf(error: unknown): number {
+  return error instanceof CyberHubError && error.retryAfterSecs ? error.retryAfterSecs * 1000 : 0;
+}
+
 /** Starts the loop; it runs until `stop()`. */
 export function startConnection(deps: ConnectionDeps): Connection {
   const controller = new AbortController();
@@ -82,7 +93,8 @@ export function startConnection(deps: ConnectionDeps): Connection {
   const started = new Promise<void>((resolve) => (resolveStarted = resolve));
   signal.addEventListener('abort', () => resolveStarted(), { once: true });
 
-  const nextDelay = () => reconnectDelay(failures++, retryFloorMs, deps.backoff);
+  /** The next reconnect delay; a server's `Retry-After` (a rate limit, a full server) raises its floor. */
+  const nextDelay = (retryAfterMs = 0) => reconnectDelay(failures++, Math.max(retryFloorMs, retryAfterMs), deps.backoff);
   const trying = (): ConnectionStatus => (everConnected ? 'reconnecting' : 'connecting');
   const connected = (transport: TransportKind) => {
     failures = 0;
@@ -171,11 +183,12 @@ export function startConnection(deps: ConnectionDeps): Connection {
         connected('sse');
         polling.abort();
       });
-      void session.then(() => {
+      void session.then((result) => {
         probing = false;
         if (adopted === session) return;
         probeFailures += 1;
-        scheduleProbe(Math.min(MAX_PROBE_DELAY_MS, deps.sseRetryMs * 2 ** Math.min(probeFailures - 1, 10)));
+        const next = Math.min(MAX_PROBE_DELAY_MS, deps.sseRetryMs * 2 ** Math.min(probeFailures - 1, 10));
+        scheduleProbe(Math.max(next, throttledFor(result.outcome)));
       });
     };
 
@@ -206,7 +219,7 @@ export function startConnection(deps: ConnectionDeps): Connection {
         if (isUnauthorized(error) && deps.unauthorized()) break;
         confirmed = false;
         deps.setState(trying(), 'poll');
-        await sleep(nextDelay(), polling.signal);
+        await sleep(nextDelay(retryAfterOf(error)), polling.signal);
       } finally {
         clearTimeout(deadline);
         polling.signal.removeEventListener('abort', abortRequest);
@@ -242,6 +255,14 @@ export function startConnection(deps: ConnectionDeps): Connection {
       }
       if (signal.aborted) break;
       if (result.outcome.kind === 'refused' && result.outcome.status === 401 && deps.unauthorized()) break;
+      // Throttled (429, or 503 with Retry-After): streaming works, the server asks us to wait. Wait,
+      // and come back on SSE rather than switch to polls the same limits would meet.
+      const throttled = throttledFor(result.outcome);
+      if (throttled > 0) {
+        deps.setState(trying(), 'sse');
+        await sleep(nextDelay(throttled), signal);
+        continue;
+      }
       if (!result.gotReady && deps.mode === 'auto') {
         // Streaming did not get through. A plain request may: go on over long-poll at once. After a
         // network error (a restart, most likely) probe SSE as soon as a poll gets through; after a

@@ -10,8 +10,11 @@ import type { WireEvent } from './types.js';
 
 /** How a session ended. */
 export type SseOutcome =
-  /** Answered, but not with a `200 text/event-stream` (a proxy's error page, a 401, a 429). */
-  | { kind: 'refused'; status: number }
+  /**
+   * Answered, but not with a `200 text/event-stream` (a proxy's error page, a 401, a 429).
+   * `retryAfterMs` is the server's `Retry-After`, when it sent one (a rate limit, a full server).
+   */
+  | { kind: 'refused'; status: number; retryAfterMs?: number }
   /** The request failed or the body broke off before the server ended it. */
   | { kind: 'network'; error: unknown }
   /** The server ended the stream (e.g. on shutdown). */
@@ -55,7 +58,10 @@ export async function runSse(options: SseSessionOptions): Promise<SseOutcome> {
   const type = response.headers.get('content-type') ?? '';
   if (response.status !== 200 || !type.toLowerCase().startsWith('text/event-stream') || !response.body) {
     await response.body?.cancel().catch(() => undefined);
-    return { kind: 'refused', status: response.status };
+    const retryAfter = Number(response.headers.get('retry-after'));
+    return Number.isFinite(retryAfter) && retryAfter > 0
+      ? { kind: 'refused', status: response.status, retryAfterMs: retryAfter * 1000 }
+      : { kind: 'refused', status: response.status };
   }
 
   const parser = createParser({

@@ -164,6 +164,32 @@ test("a reconnect waits at least the server's retry: advice", async () => {
   }
 });
 
+test('a throttled stream waits out Retry-After and does not fall back to polls', async () => {
+  // One stream per user every 3 s: the reconnect after a cut is answered 429 with Retry-After.
+  const strict = await startServer({ args: ['--stream-rate-user', '1/3s'] });
+  const proxy: ProxyProcess = await startProxyProcess(strict.url);
+  try {
+    const client = tracked({ baseUrl: proxy.url, ...fast });
+    const states: string[] = [];
+    client.onConnectionChange((s) => states.push(`${s.state}/${s.transport}`));
+    await client.login('alice', 'alice-demo-1');
+    const up = connected(client);
+    await client.connect();
+    await up;
+    const cutAt = Date.now();
+    await proxy.command({ action: 'cut' });
+    await new Promise((r) => setTimeout(r, 200));
+    await connected(client);
+    const backAfter = Date.now() - cutAt;
+    client.close();
+    assert.ok(backAfter >= 1000, `back after ${backAfter} ms`);
+    assert.ok(!states.some((s) => s.endsWith('/poll')), states.join(' '));
+  } finally {
+    await proxy.close();
+    await strict.stop('SIGKILL');
+  }
+});
+
 test("transport 'sse' never falls back, even when streams are refused", async () => {
   const proxy = await startProxyProcess(server.url);
   try {
