@@ -11,6 +11,7 @@ mod attacks;
 mod client;
 mod fleet;
 mod floor;
+mod nodes;
 mod scenarios;
 mod summary;
 mod target;
@@ -48,7 +49,9 @@ enum Command {
         /// nothing else (this binary's `floor-server`), in the same run.
         #[arg(long)]
         floor: bool,
-        /// Only these workloads (comma-separated): idle, fanout, throughput, per-user, longpoll, storm.
+        /// Only these workloads (comma-separated): idle, fanout, throughput, per-user, longpoll, storm;
+        /// with --postgres also nodes (fan-out across two nodes against one) and scale (many streams
+        /// over six nodes).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// The cyberhub binary (default: the one next to this executable).
@@ -66,6 +69,13 @@ enum Command {
         /// Per-user workload: openings offered per second (default: 2,000 full, 100 quick).
         #[arg(long)]
         per_user_rate: Option<u32>,
+        /// Run CyberHub on PostgreSQL: a fresh database on this server (postgres://.../postgres) per
+        /// target, instead of a SQLite file.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Streams for the scale workload (spread over six nodes).
+        #[arg(long, default_value_t = 100_000)]
+        scale_clients: usize,
         /// Write the figures as JSON here too.
         #[arg(long)]
         json: Option<PathBuf>,
@@ -237,8 +247,14 @@ fn main() -> anyhow::Result<()> {
             server_env,
             anonymous,
             per_user_rate,
+            postgres,
+            scale_clients,
             json,
         } => {
+            let multi_node = postgres.is_some();
+            if let Some(server) = postgres {
+                target::use_postgres(server);
+            }
             let mut plan = if full || !quick {
                 Plan::full()
             } else {
@@ -276,6 +292,7 @@ fn main() -> anyhow::Result<()> {
                 &only,
                 &env,
                 anonymous,
+                multi_node.then_some(scale_clients),
             ))?;
             print_table(&results);
             let text = serde_json::to_string_pretty(&results)?;
@@ -315,6 +332,7 @@ async fn run(
     only: &[String],
     extra_env: &[(String, String)],
     anonymous: bool,
+    scale_clients: Option<usize>,
 ) -> anyhow::Result<Vec<Value>> {
     let wants = |w: &str| only.is_empty() || only.iter().any(|o| o == w);
     let mut results = Vec::new();
@@ -413,6 +431,32 @@ async fn run(
         fresh.stop(false).await?;
         results.push(figures);
     }
+    if let Some(scale_clients) = scale_clients {
+        if wants("nodes") {
+            // The same 10,000 streams on one node, then over two, in the same run.
+            let second = hub.another_node().await?;
+            let clients = *plan.fanout_clients.last().unwrap_or(&1_000);
+            for _ in 0..2 {
+                results.push(nodes::fanout_across(&[&hub], clients, plan.fanout_events).await?);
+                results.push(
+                    nodes::fanout_across(&[&hub, &second], clients, plan.fanout_events).await?,
+                );
+            }
+            let mut second = second;
+            second.stop(false).await?;
+        }
+        if wants("scale") {
+            let mut more = Vec::new();
+            for _ in 0..5 {
+                more.push(hub.another_node().await?);
+            }
+            let all: Vec<&Target> = std::iter::once(&hub).chain(more.iter()).collect();
+            results.push(nodes::scale(&all, scale_clients, 3).await?);
+            for mut node in more {
+                node.stop(false).await?;
+            }
+        }
+    }
     if wants("storm") {
         results.push(scenarios::storm(&mut hub, plan.storm_clients, false, 20).await?);
         results.push(scenarios::storm(&mut hub, plan.storm_clients, true, 20).await?);
@@ -462,6 +506,21 @@ fn print_table(results: &[Value]) {
             "throughput" => format!(
                 "{} delivered/s, {} µs server CPU per delivery, lost {}, dup {}",
                 r["delivered_per_s"], r["server_cpu_us_per_delivery"], r["lost"], r["duplicates"]
+            ),
+            "fanout-nodes" => format!(
+                "over {} node(s): p50 {} ms, p99 {} ms, last client {} ms, lost {}, dup {}",
+                r["nodes"], r["p50_ms"], r["p99_ms"], r["last_client_ms"], r["lost"], r["duplicates"]
+            ),
+            "scale" => format!(
+                "over {} nodes: {} B/stream, opened in {} s ({}/s), broadcast p50 {} ms, last client {} ms, lost {}, dup {}",
+                r["nodes"],
+                r["bytes_per_stream"],
+                r["connect_seconds"],
+                r["connects_per_s"],
+                r["p50_ms"],
+                r["last_client_ms"],
+                r["lost"],
+                r["duplicates"]
             ),
             "per-user" => format!(
                 "{} openings/s (offered {}), open→balance:updated p50 {} ms, p99 {} ms",

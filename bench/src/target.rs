@@ -64,6 +64,34 @@ pub struct BenchUser {
     pub token: String,
 }
 
+/// The PostgreSQL server the CyberHub targets run on (a fresh database each), when the bench was
+/// given `--postgres`; else each gets a fresh SQLite file.
+static POSTGRES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Runs every later CyberHub target on a fresh database of this PostgreSQL server
+/// (`postgres://user@host:port/postgres`).
+pub fn use_postgres(server: String) {
+    let _ = POSTGRES.set(server);
+}
+
+/// A fresh database for one target: a SQLite file in `dir`, or a new database on the PostgreSQL
+/// server of `--postgres`.
+async fn fresh_database(dir: &Path) -> anyhow::Result<String> {
+    let Some(server) = POSTGRES.get() else {
+        return Ok(format!("sqlite://{}", dir.join("bench.db").display()));
+    };
+    use sqlx::Connection;
+    let name = format!("cyberhub_bench_{:016x}", rand::random::<u64>());
+    let mut admin = sqlx::PgConnection::connect(server).await?;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await?;
+    let (base, _) = server
+        .rsplit_once('/')
+        .context("--postgres must end in /DATABASE")?;
+    Ok(format!("{base}/{name}"))
+}
+
 /// A free loopback port (bound, read, released).
 fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
@@ -80,7 +108,7 @@ impl Target {
         env: &[(&str, &str)],
     ) -> anyhow::Result<(Target, Vec<BenchUser>, i64)> {
         let dir = tempfile::tempdir()?;
-        let db_url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let db_url = fresh_database(dir.path()).await?;
         let store = Store::open(&db_url).await?;
         // One argon2 hash for everyone: hashing ten thousand passwords would take minutes.
         let hash = hash_password(ADMIN_PASSWORD)?;
@@ -309,6 +337,30 @@ impl Target {
     /// Publishes one global event carrying `#seq#`.
     pub async fn publish(&self, seq: u32) -> anyhow::Result<()> {
         self.clone_client().publish(seq).await
+    }
+
+    /// Another `cyberhub` process on this target's database and settings, on a port of its own: a
+    /// second node (PostgreSQL). Publishing through either reaches the streams of both.
+    pub async fn another_node(&self) -> anyhow::Result<Target> {
+        let Kind::CyberHub {
+            bin,
+            db_url,
+            admin_token,
+            env,
+            demo,
+        } = &self.kind
+        else {
+            bail!("only CyberHub has nodes");
+        };
+        let kind = Kind::CyberHub {
+            bin: bin.clone(),
+            db_url: db_url.clone(),
+            admin_token: admin_token.clone(),
+            env: env.clone(),
+            demo: *demo,
+        };
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()?).parse()?;
+        Target::start_new(kind, addr, tempfile::tempdir()?).await
     }
 
     /// Posts an announcement with this text (CyberHub).
