@@ -509,7 +509,12 @@ fn print_table(results: &[Value]) {
             ),
             "fanout-nodes" => format!(
                 "over {} node(s): p50 {} ms, p99 {} ms, last client {} ms, lost {}, dup {}",
-                r["nodes"], r["p50_ms"], r["p99_ms"], r["last_client_ms"], r["lost"], r["duplicates"]
+                r["nodes"],
+                r["p50_ms"],
+                r["p99_ms"],
+                r["last_client_ms"],
+                r["lost"],
+                r["duplicates"]
             ),
             "scale" => format!(
                 "over {} nodes: {} B/stream, opened in {} s ({}/s), broadcast p50 {} ms, last client {} ms, lost {}, dup {}",

@@ -35,7 +35,11 @@ async fn open_spread(
 
 /// Fan-out to `clients` streams spread over `nodes`, every event published through the first node:
 /// with one node, the single-node figure; with more, what crossing nodes costs.
-pub async fn fanout_across(nodes: &[&Target], clients: usize, events: u32) -> anyhow::Result<Value> {
+pub async fn fanout_across(
+    nodes: &[&Target],
+    clients: usize,
+    events: u32,
+) -> anyhow::Result<Value> {
     let (mut fleets, _) = open_spread(nodes, clients, SSE).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let published = publish_spaced(nodes[0], 1, events, Duration::from_millis(200)).await?;
@@ -80,7 +84,8 @@ pub async fn scale(nodes: &[&Target], clients: usize, events: u32) -> anyhow::Re
     let connected: usize = fleets.iter().map(|f| f.connected).sum();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rss_after: u64 = nodes.iter().map(|n| n.rss_kib()).sum();
-    let per_stream = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / connected.max(1) as f64;
+    let per_stream =
+        (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / connected.max(1) as f64;
     // Broadcasts a second apart: each must reach all of them before the next goes out.
     let published = publish_spaced(nodes[0], 1, events, Duration::from_secs(1)).await?;
     tokio::time::sleep(Duration::from_secs(5)).await;

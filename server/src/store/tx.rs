@@ -161,6 +161,13 @@ pub trait Tx {
 
     /// Appends an event to the outbox; returns its id. Ids become visible in id order.
     async fn emit(&mut self, event: &ServerEvent, now: i64) -> Result<i64, StoreError>;
+    /// Appends several events, in order (a backend may write them in one statement).
+    async fn emit_all(&mut self, events: &[ServerEvent], now: i64) -> Result<(), StoreError> {
+        for event in events {
+            self.emit(event, now).await?;
+        }
+        Ok(())
+    }
     /// Deletes the events up to `cutoff` and raises the retention watermark to it.
     async fn prune_events(&mut self, cutoff: i64) -> Result<u64, StoreError>;
 }

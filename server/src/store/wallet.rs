@@ -129,9 +129,7 @@ async fn open_case(
         rarity: won.rarity,
         value: won.value,
     });
-    for event in [balance_event, inventory, drop] {
-        tx.emit(&event, now).await?;
-    }
+    tx.emit_all(&[balance_event, inventory, drop], now).await?;
     Ok(OpenCaseResponse { item, balance })
 }
 
@@ -175,9 +173,7 @@ async fn sell_item(
         action: InventoryAction::Removed,
         item: item.clone(),
     });
-    let now = now_ms();
-    tx.emit(&balance_event, now).await?;
-    tx.emit(&removed, now).await?;
+    tx.emit_all(&[balance_event, removed], now_ms()).await?;
     Ok(SellResponse {
         item_id: item.id,
         credited: item.value,

@@ -42,6 +42,8 @@ const REVOCATIONS_CHANNEL: &str = "cyberhub_revocations";
 
 pub(in crate::store) struct Postgres {
     pool: PgPool,
+    /// This node's name in its notifications: its own commits reach its hub directly.
+    node: Arc<str>,
     committed: Arc<Committed>,
     /// Whether the node's listening connection is up: lowered the moment the database goes away
     /// (the connection breaks), raised once listening again. While down, writes get 503 at once
@@ -61,9 +63,16 @@ impl Postgres {
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         let available = Arc::new(AtomicBool::new(true));
-        let listener = tokio::spawn(listen(pool.clone(), committed.clone(), available.clone()));
+        let node: Arc<str> = Arc::from(format!("{:016x}", rand::random::<u64>()));
+        let listener = tokio::spawn(listen(
+            pool.clone(),
+            committed.clone(),
+            available.clone(),
+            node.clone(),
+        ));
         Ok(Postgres {
             pool,
+            node,
             committed,
             available,
             listener,
@@ -87,7 +96,7 @@ impl Postgres {
             ));
         }
         let started = std::time::Instant::now();
-        let mut tx = PgTx::begin(&self.pool).await?;
+        let mut tx = PgTx::begin(&self.pool, self.node.clone()).await?;
         match work(&mut tx).await {
             Ok(value) => {
                 let events = tx.commit().await?;
@@ -113,7 +122,12 @@ impl Postgres {
 
 /// Listens for other nodes' commits and ended sessions, for as long as the process runs; wakes the
 /// hub on each, and after every (re)connect, since notifications sent meanwhile are lost.
-async fn listen(pool: PgPool, committed: Arc<Committed>, available: Arc<AtomicBool>) {
+async fn listen(
+    pool: PgPool,
+    committed: Arc<Committed>,
+    available: Arc<AtomicBool>,
+    node: Arc<str>,
+) {
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             Ok(listener) => listener,
@@ -138,8 +152,12 @@ async fn listen(pool: PgPool, committed: Arc<Committed>, available: Arc<AtomicBo
         committed.sessions_revoked();
         loop {
             match listener.try_recv().await {
+                // This node's own commits were handed to its hub already: reading the table for
+                // them would be a query per commit for nothing.
                 Ok(Some(notification)) if notification.channel() == EVENTS_CHANNEL => {
-                    committed.wake()
+                    if notification.payload() != &*node {
+                        committed.wake()
+                    }
                 }
                 Ok(Some(_)) => committed.sessions_revoked(),
                 // The connection dropped: the database went away (or restarts). Writes are refused

@@ -3,6 +3,8 @@
 use cyberhub_protocol::{
     Case, CaseInput, CaseItem, ChatMessage, InventoryItem, Rarity, Role, ServerEvent, TopupResponse,
 };
+use std::sync::Arc;
+
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::store::cases::{CASE_WITH_ITEMS, CaseJoinRow, assemble_join};
@@ -18,13 +20,16 @@ const PAYMENT_LOCKS: i32 = 1;
 pub(in crate::store) struct PgTx {
     tx: Transaction<'static, Postgres>,
     events: Vec<StoredEvent>,
+    /// This node's name in the notifications it sends, so that it can ignore its own.
+    node: Arc<str>,
 }
 
 impl PgTx {
-    pub async fn begin(pool: &PgPool) -> Result<PgTx, StoreError> {
+    pub async fn begin(pool: &PgPool, node: Arc<str>) -> Result<PgTx, StoreError> {
         Ok(PgTx {
             tx: pool.begin().await?,
             events: Vec::new(),
+            node,
         })
     }
 
@@ -502,33 +507,39 @@ impl Tx for PgTx {
     }
 
     async fn emit(&mut self, event: &ServerEvent, now: i64) -> Result<i64, StoreError> {
-        if self.events.is_empty() {
-            // Ids in commit order: held until this transaction ends. And one wake-up per
-            // transaction for every node, sent when it commits.
-            sqlx::query("SELECT pg_advisory_xact_lock($1), pg_notify($2, '')")
-                .bind(OUTBOX_LOCK)
-                .bind(super::EVENTS_CHANNEL)
-                .execute(&mut *self.tx)
-                .await?;
-        }
-        let (kind, user_id, data) = (event.name(), event.user_id(), event.data_json());
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO events (kind, user_id, data, created_at) VALUES ($1, $2, $3, $4)
-             RETURNING id",
+        self.emit_all(std::slice::from_ref(event), now).await?;
+        Ok(self.events.last().expect("just written").id)
+    }
+
+    /// One statement: the outbox lock (ids in commit order: held until this transaction ends; taken
+    /// again by a later statement of the same transaction, it is already held), the wake-up of the
+    /// other nodes (sent when the transaction commits, once however often it is asked for), and
+    /// every event, numbered in order.
+    async fn emit_all(&mut self, events: &[ServerEvent], now: i64) -> Result<(), StoreError> {
+        let kinds: Vec<&str> = events.iter().map(ServerEvent::name).collect();
+        let users: Vec<Option<i64>> = events.iter().map(ServerEvent::user_id).collect();
+        let data: Vec<String> = events.iter().map(ServerEvent::data_json).collect();
+        let mut rows: Vec<StoredEvent> = sqlx::query_as(
+            "WITH outbox AS MATERIALIZED (SELECT pg_advisory_xact_lock($1), pg_notify($2, $3))
+             INSERT INTO events (kind, user_id, data, created_at)
+             SELECT e.kind, e.user_id, e.data, $7
+             FROM outbox, unnest($4::text[], $5::bigint[], $6::text[]) WITH ORDINALITY
+                 AS e(kind, user_id, data, n)
+             ORDER BY e.n
+             RETURNING id, kind, user_id, data",
         )
-        .bind(kind)
-        .bind(user_id)
+        .bind(OUTBOX_LOCK)
+        .bind(super::EVENTS_CHANNEL)
+        .bind(&*self.node)
+        .bind(&kinds)
+        .bind(&users)
         .bind(&data)
         .bind(now)
-        .fetch_one(&mut *self.tx)
+        .fetch_all(&mut *self.tx)
         .await?;
-        self.events.push(StoredEvent {
-            id,
-            kind: kind.to_owned(),
-            user_id,
-            data,
-        });
-        Ok(id)
+        rows.sort_unstable_by_key(|e| e.id);
+        self.events.extend(rows);
+        Ok(())
     }
 
     async fn prune_events(&mut self, cutoff: i64) -> Result<u64, StoreError> {
