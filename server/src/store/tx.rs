@@ -63,44 +63,30 @@ pub trait Tx {
 
     // ---- money and items ----
 
-    /// Adds `delta` to a balance unless that would take it below zero or above `max`, in one
-    /// statement (the guard cannot act on a stale read). The new balance and the username, or
-    /// `None` when the guard refused or there is no such user.
+    /// Adds `delta` to a balance unless that would take it below zero or above `max`, and writes
+    /// its ledger line, as one step: the guard cannot act on a stale read, and no balance moves
+    /// without its line. The new balance and the username, or `None` (nothing written) when the
+    /// guard refused or there is no such user.
     async fn add_to_balance(
         &mut self,
         user_id: i64,
         delta: i64,
         max: i64,
-    ) -> Result<Option<(i64, String)>, StoreError>;
-    /// A user's balance.
-    async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError>;
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_ledger(
-        &mut self,
-        user_id: i64,
-        delta: i64,
-        balance_after: i64,
         reason: &str,
         note: Option<&str>,
         now: i64,
-    ) -> Result<(), StoreError>;
-    /// Puts a won item into a user's inventory; returns its inventory id.
-    async fn insert_inventory(
+    ) -> Result<Option<(i64, String)>, StoreError>;
+    /// A user's balance.
+    async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError>;
+    /// Puts a won item into a user's inventory and records the opening that won it; returns the
+    /// item's inventory id.
+    async fn record_win(
         &mut self,
         user_id: i64,
         case: &Case,
         won: &CaseItem,
         now: i64,
     ) -> Result<i64, StoreError>;
-    #[allow(clippy::too_many_arguments)]
-    async fn insert_opening(
-        &mut self,
-        user_id: i64,
-        case: &Case,
-        won: &CaseItem,
-        inventory_id: i64,
-        now: i64,
-    ) -> Result<(), StoreError>;
     /// Removes an item from its owner's inventory and returns it; `None` when the user has no such
     /// item (another user's item is indistinguishable from a missing one).
     async fn take_inventory_item(

@@ -104,9 +104,7 @@ async fn open_case(
     let now = now_ms();
     let (balance, username, balance_event) =
         change_balance(tx, user_id, -case.price, BalanceReason::CaseOpened, None).await?;
-    let inventory_id = tx.insert_inventory(user_id, &case, &won, now).await?;
-    tx.insert_opening(user_id, &case, &won, inventory_id, now)
-        .await?;
+    let inventory_id = tx.record_win(user_id, &case, &won, now).await?;
     let item = InventoryItem {
         id: inventory_id,
         name: won.name.clone(),
@@ -243,8 +241,18 @@ async fn change_balance(
     reason: BalanceReason,
     note: Option<&str>,
 ) -> Result<(i64, String, ServerEvent), StoreError> {
+    let reason_str = match reason {
+        BalanceReason::CaseOpened => "case_opened",
+        BalanceReason::ItemSold => "item_sold",
+        BalanceReason::Topup => "topup",
+        BalanceReason::Adjustment => "adjustment",
+        BalanceReason::Sync => unreachable!("the server never records a sync"),
+    };
     // The guard sits in the UPDATE itself, so no debit can pass on a stale check.
-    let Some((balance, username)) = tx.add_to_balance(user_id, delta, MAX_BALANCE).await? else {
+    let changed = tx
+        .add_to_balance(user_id, delta, MAX_BALANCE, reason_str, note, now_ms())
+        .await?;
+    let Some((balance, username)) = changed else {
         return Err(match tx.balance(user_id).await? {
             None => StoreError::NotFound("user"),
             Some(balance) if delta < 0 => StoreError::InsufficientFunds {
@@ -257,15 +265,6 @@ async fn change_balance(
             },
         });
     };
-    let reason_str = match reason {
-        BalanceReason::CaseOpened => "case_opened",
-        BalanceReason::ItemSold => "item_sold",
-        BalanceReason::Topup => "topup",
-        BalanceReason::Adjustment => "adjustment",
-        BalanceReason::Sync => unreachable!("the server never records a sync"),
-    };
-    tx.insert_ledger(user_id, delta, balance, reason_str, note, now_ms())
-        .await?;
     let event = ServerEvent::BalanceUpdated(BalanceUpdated {
         user_id,
         balance,

@@ -218,20 +218,33 @@ impl Tx for PgTx {
             > 0)
     }
 
+    /// One statement: one round trip fewer on every change of money.
     async fn add_to_balance(
         &mut self,
         user_id: i64,
         delta: i64,
         max: i64,
+        reason: &str,
+        note: Option<&str>,
+        now: i64,
     ) -> Result<Option<(i64, String)>, StoreError> {
         Ok(sqlx::query_as(
-            "UPDATE users SET balance = balance + $1
-             WHERE id = $2 AND balance + $1 >= 0 AND balance + $1 <= $3
-             RETURNING balance, username",
+            "WITH moved AS (
+                 UPDATE users SET balance = balance + $1
+                 WHERE id = $2 AND balance + $1 >= 0 AND balance + $1 <= $3
+                 RETURNING balance, username
+             ), line AS (
+                 INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
+                 SELECT $2, $1, balance, $4, $5, $6 FROM moved
+             )
+             SELECT balance, username FROM moved",
         )
         .bind(delta)
         .bind(user_id)
         .bind(max)
+        .bind(reason)
+        .bind(note)
+        .bind(now)
         .fetch_optional(&mut *self.tx)
         .await?)
     }
@@ -245,31 +258,8 @@ impl Tx for PgTx {
         )
     }
 
-    async fn insert_ledger(
-        &mut self,
-        user_id: i64,
-        delta: i64,
-        balance_after: i64,
-        reason: &str,
-        note: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(user_id)
-        .bind(delta)
-        .bind(balance_after)
-        .bind(reason)
-        .bind(note)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
-    }
-
-    async fn insert_inventory(
+    /// One statement for both rows.
+    async fn record_win(
         &mut self,
         user_id: i64,
         case: &Case,
@@ -277,8 +267,13 @@ impl Tx for PgTx {
         now: i64,
     ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            "WITH item AS (
+                 INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
+             )
+             INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
+             SELECT $1, $2, $8, id, $9, $6, $7 FROM item
+             RETURNING inventory_id",
         )
         .bind(user_id)
         .bind(case.id)
@@ -287,32 +282,10 @@ impl Tx for PgTx {
         .bind(won.rarity.as_str())
         .bind(won.value)
         .bind(now)
+        .bind(won.id)
+        .bind(case.price)
         .fetch_one(&mut *self.tx)
         .await?)
-    }
-
-    async fn insert_opening(
-        &mut self,
-        user_id: i64,
-        case: &Case,
-        won: &CaseItem,
-        inventory_id: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(user_id)
-        .bind(case.id)
-        .bind(won.id)
-        .bind(inventory_id)
-        .bind(case.price)
-        .bind(won.value)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(())
     }
 
     async fn take_inventory_item(

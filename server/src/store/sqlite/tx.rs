@@ -175,15 +175,26 @@ impl Tx for WriteTx<'_> {
         user_id: i64,
         delta: i64,
         max: i64,
+        reason: &str,
+        note: Option<&str>,
+        now: i64,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(self
+        let changed: Option<(i64, String)> = self
             .prepare_cached(
                 "UPDATE users SET balance = balance + ?1
                  WHERE id = ?2 AND balance + ?1 >= 0 AND balance + ?1 <= ?3
                  RETURNING balance, username",
             )?
             .query_row([delta, user_id, max], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?)
+            .optional()?;
+        if let Some((balance, _)) = &changed {
+            self.prepare_cached(
+                "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(params![user_id, delta, balance, reason, note, now])?;
+        }
+        Ok(changed)
     }
 
     async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError> {
@@ -193,31 +204,14 @@ impl Tx for WriteTx<'_> {
             .optional()?)
     }
 
-    async fn insert_ledger(
-        &mut self,
-        user_id: i64,
-        delta: i64,
-        balance_after: i64,
-        reason: &str,
-        note: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(params![user_id, delta, balance_after, reason, note, now])?;
-        Ok(())
-    }
-
-    async fn insert_inventory(
+    async fn record_win(
         &mut self,
         user_id: i64,
         case: &Case,
         won: &CaseItem,
         now: i64,
     ) -> Result<i64, StoreError> {
-        Ok(self
+        let inventory_id: i64 = self
             .prepare_cached(
                 "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
@@ -233,17 +227,7 @@ impl Tx for WriteTx<'_> {
                     now
                 ],
                 |r| r.get(0),
-            )?)
-    }
-
-    async fn insert_opening(
-        &mut self,
-        user_id: i64,
-        case: &Case,
-        won: &CaseItem,
-        inventory_id: i64,
-        now: i64,
-    ) -> Result<(), StoreError> {
+            )?;
         self.prepare_cached(
             "INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -257,7 +241,7 @@ impl Tx for WriteTx<'_> {
             won.value,
             now
         ])?;
-        Ok(())
+        Ok(inventory_id)
     }
 
     async fn take_inventory_item(
