@@ -718,6 +718,12 @@ async fn a_replay_does_not_wait_out_the_linger_between_pages() {
         async move { app.announce(&format!("missed {i}")).await }
     });
     futures_util::future::join_all(publishes).await;
+    // The hub publishes the commits a moment after they are answered; a stream opened before that
+    // would take the last of them live (and lingering) rather than from the replay.
+    let head = app.committed_head().await;
+    while app.health().await.last_event_id < head {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let started = Instant::now();
     let mut stream = app.stream(None, Some(from)).await;
     assert_eq!(stream.next().await.event, "ready");
