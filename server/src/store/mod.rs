@@ -168,8 +168,15 @@ impl Store {
         self.committed.clone()
     }
 
-    /// Whether the database answers a trivial query within a second.
+    /// Whether the database answers a trivial query within a second and, on PostgreSQL, the node
+    /// listens for other nodes' commits again: until then its writes are refused, so it is not
+    /// yet healthy.
     pub async fn ping(&self) -> bool {
+        if let Backend::Postgres(db) = &*self.backend
+            && !db.is_available()
+        {
+            return false;
+        }
         let ping = async {
             on_pool!(self, |pool| sqlx::query("SELECT 1")
                 .execute(pool)

@@ -130,14 +130,14 @@ impl Cluster {
             .send()
             .await
             .unwrap();
+        let status = res.status();
+        let body = res.json::<serde_json::Value>().await.unwrap();
         assert_eq!(
-            res.status(),
+            status,
             StatusCode::CREATED,
-            "announce through node {node}"
+            "announce through node {node}: {body}"
         );
-        res.json::<serde_json::Value>().await.unwrap()["event_id"]
-            .as_i64()
-            .unwrap()
+        body["event_id"].as_i64().unwrap()
     }
 
     /// `GET /v1/events` on `node`, answered 200.

@@ -114,6 +114,11 @@ impl Postgres {
         }
     }
 
+    /// Whether the listening connection is up (see `available`).
+    pub fn is_available(&self) -> bool {
+        self.available.load(Ordering::Acquire)
+    }
+
     pub async fn close(&self) {
         self.listener.abort();
         self.pool.close().await;
@@ -130,7 +135,13 @@ async fn listen(
 ) {
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(listener) => listener,
+            // Without eager reconnecting, a lost connection is reported at once (`Ok(None)`)
+            // rather than after the pool's acquire timeout spent trying to reconnect: writes must
+            // be refused from the moment the database goes.
+            Ok(mut listener) => {
+                listener.eager_reconnect(false);
+                listener
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "cannot listen for other nodes' events; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
