@@ -41,10 +41,14 @@ fn figures_of(run: &[Value]) -> RunFigures {
                 }
             }
             _ => {
-                let key = format!(
+                let mut key = format!(
                     "{workload} {}",
                     r["clients"].as_u64().or(r["users"].as_u64()).unwrap_or(0)
                 );
+                // Runs over several nodes (PostgreSQL) are told apart by their node count.
+                if let Some(nodes) = r["nodes"].as_u64() {
+                    key.push_str(&format!(" x{nodes} nodes"));
+                }
                 for figure in [
                     "p50_ms",
                     "p99_ms",
@@ -61,6 +65,9 @@ fn figures_of(run: &[Value]) -> RunFigures {
                     "all_caught_up_ms_after_stop",
                     "server_cpu_ms_until_caught_up",
                     "outbox_replay_queries",
+                    "bytes_per_stream",
+                    "connects_per_s",
+                    "rss_mib_all_nodes",
                 ] {
                     put(key.clone(), figure, target, r[figure].as_f64());
                 }

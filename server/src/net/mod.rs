@@ -145,8 +145,15 @@ async fn connection(
     // A stream moves to a task of its own, sized for the stream alone; the steps that run once are
     // boxed (hyper's connection state alone is several times larger than a stream's).
     match Box::pin(accept_stream(stream, &state)).await {
-        Accepted::Stream(stream, session, head) => {
-            tracker.spawn(sse_raw::serve(stream, session, head, admitted));
+        Accepted::Stream(mut stream, session, head) => {
+            if Box::pin(sse_raw::write_head(&mut stream, &head)).await {
+                tracker.spawn(sse_raw::serve(
+                    stream,
+                    session,
+                    head.write_timeout,
+                    admitted,
+                ));
+            }
         }
         Accepted::Poll(stream, head, request) => {
             tracker.spawn(poll_raw::serve(

@@ -13,22 +13,27 @@ use crate::http::AppState;
 use crate::http::sse::{SSE_HEADERS, SseSession};
 use crate::limits::Admitted;
 
-/// Writes the response head and then every chunk the session yields, until the stream ends or the
-/// client goes away.
+/// Writes the response head; whether the client took it. Runs in the connection's first task,
+/// before the stream's own task starts.
+pub async fn write_head(stream: &mut TcpStream, head: &ResponseHead) -> bool {
+    let mut parts = [IoSlice::new(&head.bytes)];
+    write_within(stream, &mut parts, head.write_timeout)
+        .await
+        .is_ok()
+}
+
+/// Writes every chunk the session yields, after the head, until the stream ends or the client goes
+/// away; a write that makes no progress for `limit` ends it.
+///
+/// This future lives as long as the stream and is the bulk of what an idle stream costs, so what it
+/// needs rarely (the last chunk, a write that must wait for the client) is boxed: a timer kept
+/// inline would sit in every idle stream's memory.
 pub async fn serve(
     mut stream: TcpStream,
     mut session: SseSession,
-    head: ResponseHead,
+    limit: Duration,
     _admitted: Admitted,
 ) {
-    let limit = head.write_timeout;
-    if !matches!(
-        timeout(limit, stream.write_all(&head.bytes)).await,
-        Ok(Ok(()))
-    ) {
-        return;
-    }
-    drop(head);
     loop {
         let chunk = tokio::select! {
             chunk = session.next_chunk() => chunk,
@@ -46,7 +51,8 @@ pub async fn serve(
         }
     }
     // The terminating chunk, so the client sees a complete response rather than a cut one.
-    let _ = timeout(limit, stream.write_all(b"0\r\n\r\n")).await;
+    let terminator = &mut [IoSlice::new(b"0\r\n\r\n")];
+    let _ = Box::pin(write_within(&mut stream, terminator, limit)).await;
     let _ = stream.shutdown().await;
 }
 
@@ -62,6 +68,31 @@ async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], limit: Duration) -> s
         IoSlice::new(trailer),
     ];
     let mut parts = &mut parts[..];
+    // Almost always the socket's buffer takes it all at once: nothing to wait for, no timer.
+    loop {
+        match stream.try_write_vectored(parts) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(written) => {
+                IoSlice::advance_slices(&mut parts, written);
+                if parts.is_empty() {
+                    return Ok(());
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+            Err(e) => return Err(e),
+        }
+    }
+    // The client is behind: wait for room, boxed (see `serve`).
+    Box::pin(write_within(stream, parts, limit)).await
+}
+
+/// Writes all of `parts`, failing when a write makes no progress for `limit` (a client that stopped
+/// reading must not hold its connection and buffers forever).
+async fn write_within(
+    stream: &mut TcpStream,
+    mut parts: &mut [IoSlice<'_>],
+    limit: Duration,
+) -> std::io::Result<()> {
     while !parts.is_empty() {
         let written = timeout(limit, stream.write_vectored(parts))
             .await
@@ -100,7 +131,7 @@ fn hex_line(mut n: usize, out: &mut [u8; 18]) -> usize {
 /// The response head, prepared before the request is dropped.
 pub struct ResponseHead {
     bytes: Vec<u8>,
-    write_timeout: Duration,
+    pub write_timeout: Duration,
 }
 
 /// Builds the response head (and counts the request, as the metrics middleware does on the other
