@@ -1,7 +1,7 @@
 //! Connections: the accept loop, and the split between the SSE fast path and hyper.
 //!
 //! hyper keeps an 8 KiB read and an 8 KiB write buffer for the whole life of every HTTP/1 connection
-//! (../shared/PERFORMANCE-NOTES.md), which makes an idle SSE stream cost 10 to 20 KB. So each new
+//! (measured on this machine), which makes an idle SSE stream cost 10 to 20 KB. So each new
 //! connection's request head is read here into a temporary buffer and parsed with `httparse`:
 //!
 //! - `GET /v1/events` that authenticates and parses is served by [`sse_raw`], a single task that
