@@ -38,6 +38,10 @@ use crate::hub::{Hub, HubConfig};
 use crate::limits::Limits;
 use crate::store::Store;
 
+/// How long the password gate keeps its argon2 blocks (19 MiB each) after the last check: logins
+/// come in bursts, and between them the server need not hold a block per core.
+const PASSWORD_MEMORY_QUIET: Duration = Duration::from_secs(60);
+
 /// A built server: state and background tasks, ready to serve on a listener.
 pub struct App {
     pub state: AppState,
@@ -61,7 +65,11 @@ impl App {
         let pruner = tokio::spawn(prune_loop(hub.clone(), config.clone(), shutdown.clone()));
         let limits = Arc::new(Limits::new(&config));
         let passwords = PasswordGate::new(config.password_concurrency(), config.password_queue);
-        let trimmer = tokio::spawn(forget_idle_loop(limits.clone(), shutdown.clone()));
+        let trimmer = tokio::spawn(forget_idle_loop(
+            limits.clone(),
+            passwords.clone(),
+            shutdown.clone(),
+        ));
         let state = AppState {
             store,
             hub,
@@ -124,12 +132,19 @@ async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
 }
 
 /// Keeps the rate limiters' memory to the clients active lately.
-async fn forget_idle_loop(limits: Arc<Limits>, shutdown: CancellationToken) {
+async fn forget_idle_loop(
+    limits: Arc<Limits>,
+    passwords: PasswordGate,
+    shutdown: CancellationToken,
+) {
     let mut every = tokio::time::interval(Duration::from_secs(60));
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = every.tick() => limits.forget_idle(),
+            _ = every.tick() => {
+                limits.forget_idle();
+                passwords.release_idle(PASSWORD_MEMORY_QUIET);
+            }
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -33,6 +34,8 @@ struct Gate {
     waiting: AtomicUsize,
     max_waiting: usize,
     memory: Mutex<Vec<Vec<Block>>>,
+    /// When a check last handed its block back.
+    last_used: Mutex<Instant>,
 }
 
 impl PasswordGate {
@@ -45,6 +48,7 @@ impl PasswordGate {
                 waiting: AtomicUsize::new(0),
                 max_waiting: queue,
                 memory: Mutex::new(Vec::with_capacity(concurrency)),
+                last_used: Mutex::new(Instant::now()),
             }),
         }
     }
@@ -64,6 +68,22 @@ impl PasswordGate {
     /// How many memory blocks the pool holds (never more than the concurrency).
     pub fn pooled_blocks(&self) -> usize {
         self.inner.memory.lock().expect("pool poisoned").len()
+    }
+
+    /// Frees the pooled blocks when no check has handed one back for `quiet`, and returns the
+    /// memory to the system; how many were freed. A check running meanwhile holds its block outside
+    /// the pool and keeps it.
+    pub fn release_idle(&self, quiet: Duration) -> usize {
+        let gate = &self.inner;
+        let mut memory = gate.memory.lock().expect("pool poisoned");
+        if memory.is_empty() || gate.last_used.lock().expect("clock poisoned").elapsed() < quiet {
+            return 0;
+        }
+        let freed = memory.len();
+        *memory = Vec::new();
+        drop(memory);
+        return_freed_memory();
+        freed
     }
 
     async fn run<T: Send + 'static>(
@@ -96,6 +116,7 @@ impl PasswordGate {
             if memory.len() <= Params::DEFAULT.block_count() * MAX_POOLED_FACTOR {
                 inner.memory.lock().expect("pool poisoned").push(memory);
             }
+            *inner.last_used.lock().expect("clock poisoned") = Instant::now();
             outcome
         })
         .await
@@ -177,6 +198,16 @@ fn hash_into(
 }
 
 /// Grows `memory` to at least `blocks` blocks (argon2 overwrites them; their content is irrelevant).
+/// Hands freed memory back to the system. glibc keeps a freed block of this size in its heap once
+/// one such block has been freed before (it raises its thresholds), so it is asked to trim.
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of the allocator's own heaps.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 fn fit(memory: &mut Vec<Block>, blocks: usize) {
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
@@ -239,5 +270,27 @@ mod tests {
         // Once the flood has passed, a check goes through again.
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(gate.verify("pw-123456".into(), Some(hash)).await, Ok(true));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_pool_is_freed_after_a_quiet_spell_and_filled_again_by_the_next_check() {
+        let gate = PasswordGate::new(2, 3);
+        let hash = hash_password("pw-123456").unwrap();
+        assert_eq!(
+            gate.verify("pw-123456".into(), Some(hash.clone())).await,
+            Ok(true)
+        );
+        assert_eq!(gate.pooled_blocks(), 1);
+        assert_eq!(
+            gate.release_idle(Duration::from_secs(60)),
+            0,
+            "not quiet yet"
+        );
+        assert_eq!(gate.pooled_blocks(), 1);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(gate.release_idle(Duration::from_millis(20)), 1);
+        assert_eq!(gate.pooled_blocks(), 0);
+        assert_eq!(gate.verify("pw-123456".into(), Some(hash)).await, Ok(true));
+        assert_eq!(gate.pooled_blocks(), 1);
     }
 }
