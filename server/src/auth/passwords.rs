@@ -197,7 +197,6 @@ fn hash_into(
         .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))
 }
 
-/// Grows `memory` to at least `blocks` blocks (argon2 overwrites them; their content is irrelevant).
 /// Hands freed memory back to the system. glibc keeps a freed block of this size in its heap once
 /// one such block has been freed before (it raises its thresholds), so it is asked to trim.
 fn return_freed_memory() {
@@ -208,6 +207,7 @@ fn return_freed_memory() {
     }
 }
 
+/// Grows `memory` to at least `blocks` blocks (argon2 overwrites them; their content is irrelevant).
 fn fit(memory: &mut Vec<Block>, blocks: usize) {
     if memory.len() < blocks {
         memory.resize(blocks, Block::default());
