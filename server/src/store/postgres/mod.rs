@@ -90,7 +90,7 @@ impl Postgres {
     where
         F: for<'t> FnOnce(&'t mut PgTx) -> BoxFuture<'t, Result<T, StoreError>>,
     {
-        if !self.available.load(Ordering::Acquire) {
+        if !self.is_available() {
             return Err(StoreError::Unavailable(
                 "the connection to PostgreSQL is down".into(),
             ));
