@@ -22,66 +22,75 @@ use crate::limits::Admitted;
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves long-polls on this connection until it closes or sends something else.
-pub async fn serve(
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would store its arguments twice"
+)]
+pub fn serve(
     mut stream: TcpStream,
     mut bytes: Vec<u8>,
     mut request: FastRequest,
     state: AppState,
     router: Router,
-    // Held until the connection closes, also when hyper takes it over.
-    _admitted: Admitted,
-) {
-    loop {
-        let rest = bytes.split_off(request.head_len.min(bytes.len()));
-        let ip = super::request_ip(&stream, &request, &state);
-        let opened = Box::pin(PollSession::open(
-            &state,
-            &request.headers,
-            &request.uri,
-            ip,
-        ))
-        .await;
-        let Ok(session) = opened else {
-            // axum answers this one (and whatever follows) with the usual JSON error.
-            bytes.extend_from_slice(&rest);
-            return Box::pin(serve_hyper(stream, Bytes::from(bytes), state, router)).await;
-        };
-        let keep_alive = !asks_to_close(&request);
-        let answer = tokio::select! {
-            answer = Box::pin(session.answer()) => answer,
-            // The client left while the poll waited: nothing to answer.
-            () = closed(&stream) => return,
-        };
-        let (status, body) = match answer {
-            Ok(body) => (StatusCode::OK, body),
-            // The same answer axum would give (a revoked session's 401, a database failure's 500).
-            Err(e) => error_answer(e).await,
-        };
-        let keep_alive = keep_alive && status == StatusCode::OK && !state.shutdown.is_cancelled();
-        let response = response(status, &body, keep_alive, &request, &state);
-        crate::http::record_request(
-            "GET",
-            "/v1/events/poll",
-            status.as_u16(),
-            request.received.elapsed(),
-        );
-        let written = tokio::time::timeout(
-            state.config.write_timeout(),
-            stream.write_all(response.as_bytes()),
-        )
-        .await;
-        if !matches!(written, Ok(Ok(()))) || !keep_alive {
-            let _ = stream.shutdown().await;
-            return;
-        }
-        // The next request on the connection: another poll stays here, anything else goes to hyper.
-        bytes = match tokio::time::timeout(IDLE_TIMEOUT, read_head(&mut stream, rest)).await {
-            Ok(Ok(bytes)) if !bytes.is_empty() => bytes,
-            _ => return,
-        };
-        match fast_request(&bytes) {
-            Some(next) if next.route == Route::Poll => request = next,
-            _ => return Box::pin(serve_hyper(stream, Bytes::from(bytes), state, router)).await,
+    admitted: Admitted,
+) -> impl Future<Output = ()> {
+    // An async block rather than an async fn, as in `sse_raw::serve`: 1,144 bytes instead of 1,528.
+    async move {
+        // Moved in and held until the connection closes, also when hyper takes it over.
+        let _admitted = &admitted;
+        loop {
+            let rest = bytes.split_off(request.head_len.min(bytes.len()));
+            let ip = super::request_ip(&stream, &request, &state);
+            let opened = Box::pin(PollSession::open(
+                &state,
+                &request.headers,
+                &request.uri,
+                ip,
+            ))
+            .await;
+            let Ok(session) = opened else {
+                // axum answers this one (and whatever follows) with the usual JSON error.
+                bytes.extend_from_slice(&rest);
+                return Box::pin(serve_hyper(stream, Bytes::from(bytes), state, router)).await;
+            };
+            let keep_alive = !asks_to_close(&request);
+            let answer = tokio::select! {
+                answer = Box::pin(session.answer()) => answer,
+                // The client left while the poll waited: nothing to answer.
+                () = closed(&stream) => return,
+            };
+            let (status, body) = match answer {
+                Ok(body) => (StatusCode::OK, body),
+                // The same answer axum would give (a revoked session's 401, a database failure's 500).
+                Err(e) => error_answer(e).await,
+            };
+            let keep_alive =
+                keep_alive && status == StatusCode::OK && !state.shutdown.is_cancelled();
+            let response = response(status, &body, keep_alive, &request, &state);
+            crate::http::record_request(
+                "GET",
+                "/v1/events/poll",
+                status.as_u16(),
+                request.received.elapsed(),
+            );
+            let written = tokio::time::timeout(
+                state.config.write_timeout(),
+                stream.write_all(response.as_bytes()),
+            )
+            .await;
+            if !matches!(written, Ok(Ok(()))) || !keep_alive {
+                let _ = stream.shutdown().await;
+                return;
+            }
+            // The next request on the connection: another poll stays here, anything else goes to hyper.
+            bytes = match tokio::time::timeout(IDLE_TIMEOUT, read_head(&mut stream, rest)).await {
+                Ok(Ok(bytes)) if !bytes.is_empty() => bytes,
+                _ => return,
+            };
+            match fast_request(&bytes) {
+                Some(next) if next.route == Route::Poll => request = next,
+                _ => return Box::pin(serve_hyper(stream, Bytes::from(bytes), state, router)).await,
+            }
         }
     }
 }

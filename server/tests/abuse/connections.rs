@@ -93,3 +93,69 @@ async fn past_the_total_cap_new_connections_are_refused_at_once() {
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     drop(held);
 }
+
+/// Sends a GET on a raw connection and reads until the end of the response head (or what came
+/// before the server closed it: a refused connection may close before the request is written).
+async fn get_head(stream: &mut TcpStream, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.1\r\nhost: cyberhub\r\n\r\n");
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !out.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn open_streams_and_long_polls_count_against_their_address_until_they_end() {
+    let server = Server::start(&[
+        "--max-connections-per-ip",
+        "4",
+        "--stream-rate-ip",
+        "off",
+        "--poll-rate-ip",
+        "off",
+    ])
+    .await;
+    let mut streams = Vec::new();
+    for _ in 0..2 {
+        let mut stream = connect_from(&server, "127.0.0.2").await;
+        let head = get_head(&mut stream, "/v1/events").await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        streams.push(stream);
+    }
+    let mut polls = Vec::new();
+    for _ in 0..2 {
+        let mut poll = connect_from(&server, "127.0.0.2").await;
+        // The first poll of a connection answers at once; the connection stays open for the next.
+        let head = get_head(&mut poll, "/v1/events/poll").await;
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        polls.push(poll);
+    }
+
+    // Four held, one streaming pair and one polling pair: the fifth is refused.
+    let mut surplus = connect_from(&server, "127.0.0.2").await;
+    let answer = read_all(&mut surplus, Duration::from_secs(5)).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+
+    // A stream that ends gives its place back, and so does a polling connection.
+    for ended in [streams.pop(), polls.pop()] {
+        drop(ended);
+        let mut admitted = false;
+        for _ in 0..100 {
+            let mut next = connect_from(&server, "127.0.0.2").await;
+            let head = get_head(&mut next, "/v1/events").await;
+            if head.starts_with("HTTP/1.1 200") {
+                streams.push(next);
+                admitted = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(admitted, "the ended connection's place is given back");
+    }
+}
