@@ -75,6 +75,16 @@ pub struct MuteRequest {
     pub reason: String,
 }
 
+/// `GET /v1/chat/mute`: whether the caller may send now, so a page loaded during a mute shows it
+/// without waiting for a `chat:muted`. Both null when not muted (or the mute has run out).
+#[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
+#[ts(export)]
+pub struct ChatMuteStatus {
+    /// Unix ms; sending is refused until then.
+    pub muted_until: Option<i64>,
+    pub reason: Option<String>,
+}
+
 /// Where a mute stands after a moderator's call.
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
 #[ts(export)]

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use cyberhub_protocol::{
     Announcement, AnnouncementResponse, BalanceAdjustResponse, BalanceUpdated, Case, CaseInput,
-    CasesUpdated, ChatDeleted, ChatMessage, ChatMuted, CreateUserRequest, DropNew, InventoryItem,
-    InventoryUpdated, LoginResponse, MuteResponse, OpenCaseResponse, RecentDrop, SellResponse,
-    ServerEvent, SyncRequired, User,
+    CasesUpdated, ChatDeleted, ChatMessage, ChatMuteStatus, ChatMuted, CreateUserRequest, DropNew,
+    InventoryItem, InventoryUpdated, LoginResponse, MuteResponse, OpenCaseResponse, RecentDrop,
+    SellResponse, ServerEvent, SyncRequired, User,
 };
 use futures_util::Stream;
 use tokio::runtime::Handle;
@@ -601,6 +601,12 @@ impl Client {
     /// `GET /v1/chat/messages`: newest first, deleted messages left out.
     pub async fn chat_history(&self, query: ChatHistoryQuery) -> Result<Vec<ChatMessage>> {
         self.inner.http.chat_history(query).await
+    }
+
+    /// `GET /v1/chat/mute`: this user's mute in force (`muted_until`, `reason`), or `None`s, so an
+    /// app started during a mute can show it without waiting for `chat:muted`.
+    pub async fn chat_mute(&self) -> Result<ChatMuteStatus> {
+        self.inner.http.chat_mute().await
     }
 
     /// `GET /v1/drops?limit=N`: the newest drops of the live feed, newest first (N at most 100,

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use cyberhub_protocol::{
     AnnouncementRequest, AnnouncementResponse, BalanceAdjustRequest, BalanceAdjustResponse, Case,
-    CaseInput, CaseList, ChatHistory, ChatMessage, ChatMessageResponse, CreateUserRequest,
-    DropList, Inventory, InventoryItem, LoginRequest, LoginResponse, MuteRequest, MuteResponse,
-    OpenCaseResponse, RecentDrop, SellResponse, SendChatMessage, User,
+    CaseInput, CaseList, ChatHistory, ChatMessage, ChatMessageResponse, ChatMuteStatus,
+    CreateUserRequest, DropList, Inventory, InventoryItem, LoginRequest, LoginResponse,
+    MuteRequest, MuteResponse, OpenCaseResponse, RecentDrop, SellResponse, SendChatMessage, User,
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder};
@@ -204,6 +204,10 @@ impl Http {
         }
         let history: ChatHistory = self.call(builder).await?;
         Ok(history.messages)
+    }
+
+    pub(crate) async fn chat_mute(&self) -> Result<ChatMuteStatus> {
+        self.call(self.request(Method::GET, "/v1/chat/mute")).await
     }
 
     pub(crate) async fn drops(&self, limit: Option<u32>) -> Result<Vec<RecentDrop>> {

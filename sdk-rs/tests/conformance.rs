@@ -664,6 +664,7 @@ async fn call(
                     .await,
             )
         }
+        "chat_mute" => done(client.chat_mute().await),
         "drops" => done(client.drops(arg(args, 0)?).await),
         "admin.create_case" => done(admin.create_case(&arg::<CaseInput>(args, 0)?).await),
         "admin.update_case" => done(

@@ -11,6 +11,7 @@ import type { CaseList } from './generated/CaseList.js';
 import type { ChatHistory } from './generated/ChatHistory.js';
 import type { ChatMessage } from './generated/ChatMessage.js';
 import type { ChatMessageResponse } from './generated/ChatMessageResponse.js';
+import type { ChatMuteStatus } from './generated/ChatMuteStatus.js';
 import type { CreateUserRequest } from './generated/CreateUserRequest.js';
 import type { DropList } from './generated/DropList.js';
 import type { Inventory } from './generated/Inventory.js';
@@ -50,6 +51,8 @@ export interface MemberApi {
   sendChatMessage(text: string): Promise<ChatMessage>;
   /** `GET /v1/chat/messages`: newest first, deleted messages left out. */
   chatHistory(query?: ChatHistoryQuery): Promise<ChatMessage[]>;
+  /** `GET /v1/chat/mute`: the caller's mute in force (`muted_until`, `reason`), or nulls. */
+  chatMute(): Promise<ChatMuteStatus>;
   /** `GET /v1/drops?limit=N`: the newest drops of the live feed, newest first (N at most 100). */
   drops(limit?: number): Promise<RecentDrop[]>;
 }
@@ -88,6 +91,7 @@ export function createMemberApi(ctx: HttpContext): MemberApi {
     chatHistory: async (query = {}) =>
       (await request<ChatHistory>(ctx, 'GET', '/v1/chat/messages', { query: { before: query.before, limit: query.limit } }))
         .messages,
+    chatMute: () => request<ChatMuteStatus>(ctx, 'GET', '/v1/chat/mute'),
     drops: async (limit) => (await request<DropList>(ctx, 'GET', '/v1/drops', { query: { limit } })).drops,
   };
 }

@@ -21,6 +21,7 @@ export type { ChatDeleted } from './generated/ChatDeleted.js';
 export type { ChatHistory } from './generated/ChatHistory.js';
 export type { ChatMessage } from './generated/ChatMessage.js';
 export type { ChatMessageResponse } from './generated/ChatMessageResponse.js';
+export type { ChatMuteStatus } from './generated/ChatMuteStatus.js';
 export type { ChatMuted } from './generated/ChatMuted.js';
 export type { CreateUserRequest } from './generated/CreateUserRequest.js';
 export type { DropList } from './generated/DropList.js';

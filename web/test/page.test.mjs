@@ -69,6 +69,28 @@ test('the indicator turns green and the balance moves when another device opens 
   }
 });
 
+test('a mute shows at once, is still shown after a reload, and goes when lifted', async () => {
+  const admin = createClient({ baseUrl: server.url });
+  await admin.login('admin', 'admin-demo-1');
+  const carol = await admin.admin.createUser({ username: 'carol', password: 'carol-demo-1', role: 'user' });
+  const browser = await launchBrowser();
+  try {
+    const page = await openLoggedIn(browser.context, 'carol', 'carol-demo-1');
+    await colour(page, 'green');
+    await admin.admin.muteUser(carol.id, 10, 'cool down');
+    await page.waitForSelector('[data-testid=chat-muted] >> text=cool down');
+    assert.ok(await page.isDisabled('[data-testid=chat] button[type=submit]'), 'sending is off while muted');
+    // A page loaded during the mute asks for it instead of waiting for an event.
+    await page.reload();
+    await page.waitForSelector('[data-testid=chat-muted] >> text=cool down');
+    await admin.admin.muteUser(carol.id, 0, '');
+    await page.waitForSelector('[data-testid=chat-muted]', { state: 'detached' });
+    assert.ok(!(await page.isDisabled('[data-testid=chat] button[type=submit]')));
+  } finally {
+    await browser.close();
+  }
+});
+
 test('red while the server is down, green after the restart, and no event lost', async () => {
   const browser = await launchBrowser();
   try {

@@ -8,6 +8,7 @@ import { useSyncExternalStore, useState, useEffect } from 'react';
 import { CyberHubError } from '../errors.js';
 import type { Case } from '../generated/Case.js';
 import type { ChatMessage } from '../generated/ChatMessage.js';
+import type { ChatMuteStatus } from '../generated/ChatMuteStatus.js';
 import type { InventoryItem } from '../generated/InventoryItem.js';
 import type { RecentDrop } from '../generated/RecentDrop.js';
 import type { User } from '../generated/User.js';
@@ -127,15 +128,27 @@ export function useAnnouncements(max = 10): ReceivedAnnouncement[] {
 export interface ChatState extends LiveState<ChatMessage[]> {
   /** Sends a message (rejects with `CyberHubError`: `chat_muted`, 429, `duplicate_message`). */
   send(text: string): Promise<ChatMessage>;
-  /** When this user's mute ends (ms), as the last `chat:muted` said; `null` when not muted. */
+  /**
+   * When this user's mute ends (Unix ms), loaded with the page and kept current by `chat:muted`;
+   * `null` when not muted. A mute that ran out keeps its time here: compare it with the clock.
+   */
   mutedUntil: number | null;
+  /** The moderator's reason for that mute. */
+  muteReason: string | null;
 }
 
 /** The club chat: the newest `limit` messages (newest first), kept current, plus send and mute state. */
 export function useChat(limit = 50): ChatState {
   const client = useCyberHub();
-  const [mutedUntil, setMutedUntil] = useState<number | null>(null);
-  useEffect(() => client.onChatMuted((e) => setMutedUntil(e.muted_until)), [client]);
+  const mute = useLive<ChatMuteStatus>({
+    perUser: true,
+    load: (c) => (c.token ? c.chatMute() : Promise.resolve(null)),
+    follow: (c, apply, reload) => [
+      c.onChatMuted((e) => apply(() => ({ muted_until: e.muted_until, reason: e.muted_until === null ? null : e.reason }))),
+      // A `chat:muted` may be among the events a resync skipped.
+      c.onSyncRequired(() => reload()),
+    ],
+  });
   const live = useLive<ChatMessage[]>(
     {
       load: (c) => c.chatHistory({ limit }),
@@ -150,5 +163,11 @@ export function useChat(limit = 50): ChatState {
     },
     [limit],
   );
-  return { ...live, send: (text) => client.sendChatMessage(text), mutedUntil };
+  const send = (text: string) =>
+    client.sendChatMessage(text).catch((error: unknown) => {
+      // Refused for a mute this page had not heard of: show it.
+      if (error instanceof CyberHubError && error.code === 'chat_muted') mute.reload();
+      throw error;
+    });
+  return { ...live, send, mutedUntil: mute.data?.muted_until ?? null, muteReason: mute.data?.reason ?? null };
 }

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use cyberhub_protocol::{
-    ChatHistory, ChatMessageResponse, MuteRequest, MuteResponse, SendChatMessage,
+    ChatHistory, ChatMessageResponse, ChatMuteStatus, MuteRequest, MuteResponse, SendChatMessage,
 };
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -23,6 +23,7 @@ const MAX_MUTE_MINUTES: i64 = 30 * 24 * 60;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(history, send))
+        .routes(routes!(own_mute))
         .routes(routes!(remove))
         .routes(routes!(mute))
 }
@@ -69,6 +70,16 @@ async fn history(
     }
     let messages = state.store.chat_history(params.before, limit).await?;
     Ok(Json(ChatHistory { messages }))
+}
+
+/// The caller's own mute: a page loaded while muted shows it at once.
+#[utoipa::path(get, path = "/v1/chat/mute", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, body = ChatMuteStatus, description = "The mute in force, or nulls"), Errors))]
+async fn own_mute(
+    State(state): State<AppState>,
+    caller: AuthUser,
+) -> Result<Json<ChatMuteStatus>, ApiError> {
+    Ok(Json(state.store.chat_mute_status(caller.user.id).await?))
 }
 
 #[utoipa::path(delete, path = "/v1/admin/chat/messages/{id}", tag = "admin", security(("bearer" = [])),

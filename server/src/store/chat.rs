@@ -1,7 +1,9 @@
 //! The club chat: messages, moderation (delete, mute) and the flood guard. Every change emits its
 //! `chat:*` event in the same transaction, like every other change.
 
-use cyberhub_protocol::{ChatDeleted, ChatMessage, ChatMuted, MuteResponse, Role, ServerEvent};
+use cyberhub_protocol::{
+    ChatDeleted, ChatMessage, ChatMuteStatus, ChatMuted, MuteResponse, Role, ServerEvent,
+};
 
 use super::tx::Tx;
 use super::{Store, StoreError, now_ms};
@@ -61,6 +63,24 @@ impl Store {
             .await
         })?;
         Ok(rows.into_iter().map(ChatMessage::from).collect())
+    }
+
+    /// The user's mute, if one is in force now.
+    pub async fn chat_mute_status(&self, user_id: i64) -> Result<ChatMuteStatus, StoreError> {
+        let now = now_ms();
+        let row: Option<(i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT muted_until, reason FROM chat_mutes WHERE user_id = $1 AND muted_until > $2",
+            )
+            .bind(user_id)
+            .bind(now)
+            .fetch_optional(pool)
+            .await
+        })?;
+        Ok(ChatMuteStatus {
+            muted_until: row.as_ref().map(|(until, _)| *until),
+            reason: row.map(|(_, reason)| reason),
+        })
     }
 
     /// Marks a message deleted (the row stays for audit) and emits `chat:deleted`; deleting it

@@ -249,6 +249,21 @@ async fn a_mute_tells_the_user_ends_by_itself_and_can_be_lifted() {
         json!({ "user_id": alice.id, "muted_until": until, "reason": "cool down" })
     );
     bob_stream.assert_quiet(Duration::from_millis(300)).await;
+    // A page loaded now learns of the mute without waiting for an event; bob is not muted.
+    assert_eq!(
+        app.own_mute(&alice_token).await,
+        json!({ "muted_until": until, "reason": "cool down" })
+    );
+    assert_eq!(
+        app.own_mute(&bob_token).await,
+        json!({ "muted_until": null, "reason": null })
+    );
+    assert_error(
+        app.get("/v1/chat/mute", None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    )
+    .await;
     assert_error(
         app.send_chat(&alice_token, "hello?").await,
         StatusCode::FORBIDDEN,
@@ -264,6 +279,7 @@ async fn a_mute_tells_the_user_ends_by_itself_and_can_be_lifted() {
     ))
     .await;
     tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(app.own_mute(&alice_token).await["muted_until"], json!(null));
     app.chat(&alice_token, "I am back").await;
 
     // minutes: 0 lifts a mute at once, and tells the user.
@@ -280,6 +296,7 @@ async fn a_mute_tells_the_user_ends_by_itself_and_can_be_lifted() {
         (told.event.as_str(), &told.data["muted_until"]),
         ("chat:muted", &json!(null))
     );
+    assert_eq!(app.own_mute(&alice_token).await["muted_until"], json!(null));
     app.chat(&alice_token, "free to talk").await;
     // Lifting again emits nothing.
     let head = app.committed_head().await;

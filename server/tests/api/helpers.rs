@@ -311,6 +311,13 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The caller's own mute (`GET /v1/chat/mute`), as JSON.
+    pub async fn own_mute(&self, token: &str) -> serde_json::Value {
+        let res = self.get("/v1/chat/mute", Some(token)).await;
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json().await.unwrap()
+    }
+
     pub async fn mute(&self, user_id: i64, minutes: i64, reason: &str) -> Response {
         self.post_json(
             &format!("/v1/admin/users/{user_id}/mute"),

@@ -1,5 +1,5 @@
 // The club chat on the same stream; moderators get delete and mute buttons.
-import { useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { useChat, useCyberHub } from '@cyberhub/sdk/react';
 import { clock, errorText } from '../format';
 
@@ -16,6 +16,15 @@ export function Chat({ moderator = false }: { moderator?: boolean }) {
   };
   const act = (p: Promise<unknown>) => void p.catch((err: unknown) => setError(errorText(err)));
   const messages = [...(chat.data ?? [])].reverse();
+  const muted = chat.mutedUntil !== null && chat.mutedUntil > Date.now();
+  // A mute ends by itself: look again when it is due (at most an hour apart, within setTimeout's range).
+  const [, setWoken] = useState(0);
+  useEffect(() => {
+    if (!muted) return;
+    const due = Math.min(chat.mutedUntil! - Date.now() + 50, 3_600_000);
+    const timer = setTimeout(() => setWoken((n) => n + 1), due);
+    return () => clearTimeout(timer);
+  });
   return (
     <section className="panel chat" data-testid="chat">
       <h2>Chat</h2>
@@ -32,11 +41,15 @@ export function Chat({ moderator = false }: { moderator?: boolean }) {
           </li>
         ))}
       </ol>
-      {chat.mutedUntil && chat.mutedUntil > Date.now() && <p className="error">You are muted until {clock(chat.mutedUntil)}.</p>}
+      {muted && (
+        <p className="error" data-testid="chat-muted">
+          You are muted until {clock(chat.mutedUntil!)}{chat.muteReason ? ` (${chat.muteReason})` : ''}.
+        </p>
+      )}
       {error && <p className="error">{error}</p>}
       <form onSubmit={send} className="send">
         <input value={text} onChange={(e) => setText(e.target.value)} maxLength={500} placeholder="Say something" />
-        <button type="submit">Send</button>
+        <button type="submit" disabled={muted}>Send</button>
       </form>
     </section>
   );
