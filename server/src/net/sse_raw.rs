@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use super::FastRequest;
+use super::write_deadline::write_within;
 use crate::http::AppState;
 use crate::http::sse::{SSE_HEADERS, SseSession};
 use crate::limits::Admitted;
@@ -94,28 +94,6 @@ async fn write_chunk(stream: &mut TcpStream, chunk: &[u8], limit: Duration) -> s
     }
     // The client is behind: wait for room, boxed (see `serve`).
     Box::pin(write_within(stream, parts, limit)).await
-}
-
-/// Writes all of `parts`, failing when a write makes no progress for `limit` (a client that stopped
-/// reading must not hold its connection and buffers forever).
-async fn write_within(
-    stream: &mut TcpStream,
-    mut parts: &mut [IoSlice<'_>],
-    limit: Duration,
-) -> std::io::Result<()> {
-    while !parts.is_empty() {
-        let written = timeout(limit, stream.write_vectored(parts))
-            .await
-            .map_err(|_| {
-                metrics::counter!("cyberhub_write_timeouts_total").increment(1);
-                std::io::Error::from(std::io::ErrorKind::TimedOut)
-            })??;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut parts, written);
-    }
-    Ok(())
 }
 
 /// Writes `n` in hex followed by CRLF into `out`; returns the length.

@@ -1,14 +1,39 @@
-//! A socket whose writes fail once they have made no progress for a set time, so a connection
-//! whose reader stopped reading is closed instead of being held (with its kernel buffers) forever.
+//! Writes that fail once they have made no progress for a set time, so a connection whose reader
+//! stopped reading is closed instead of being held (with its kernel buffers) forever: one function
+//! for the fast paths' writes, one socket wrapper for hyper's.
 
 use std::future::Future;
-use std::io;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
 use tokio::time::Sleep;
+
+/// Writes all of `parts`, failing when a write makes no progress for `limit`. A slow client that
+/// keeps reading gets everything, however long that takes; one that stopped reading does not hold
+/// its connection.
+pub async fn write_within(
+    stream: &mut TcpStream,
+    mut parts: &mut [IoSlice<'_>],
+    limit: Duration,
+) -> io::Result<()> {
+    while !parts.is_empty() {
+        let written = tokio::time::timeout(limit, stream.write_vectored(parts))
+            .await
+            .map_err(|_| {
+                metrics::counter!("cyberhub_write_timeouts_total").increment(1);
+                io::Error::from(io::ErrorKind::TimedOut)
+            })??;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut parts, written);
+    }
+    Ok(())
+}
 
 /// Reads pass through; a write that stays pending for `limit` fails with `TimedOut`.
 pub struct WriteDeadline<T> {
