@@ -110,6 +110,14 @@ async fn get_head(stream: &mut TcpStream, path: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// A connection from 127.0.0.2 whose GET of `path` was answered 200; it stays open.
+async fn held(server: &Server, path: &str) -> TcpStream {
+    let mut stream = connect_from(server, "127.0.0.2").await;
+    let head = get_head(&mut stream, path).await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+    stream
+}
+
 #[tokio::test]
 async fn open_streams_and_long_polls_count_against_their_address_until_they_end() {
     let server = Server::start(&[
@@ -121,21 +129,15 @@ async fn open_streams_and_long_polls_count_against_their_address_until_they_end(
         "off",
     ])
     .await;
-    let mut streams = Vec::new();
-    for _ in 0..2 {
-        let mut stream = connect_from(&server, "127.0.0.2").await;
-        let head = get_head(&mut stream, "/v1/events").await;
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        streams.push(stream);
-    }
-    let mut polls = Vec::new();
-    for _ in 0..2 {
-        let mut poll = connect_from(&server, "127.0.0.2").await;
-        // The first poll of a connection answers at once; the connection stays open for the next.
-        let head = get_head(&mut poll, "/v1/events/poll").await;
-        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-        polls.push(poll);
-    }
+    let mut streams = vec![
+        held(&server, "/v1/events").await,
+        held(&server, "/v1/events").await,
+    ];
+    // The first poll of a connection answers at once; the connection stays open for the next.
+    let mut polls = vec![
+        held(&server, "/v1/events/poll").await,
+        held(&server, "/v1/events/poll").await,
+    ];
 
     // Four held, one streaming pair and one polling pair: the fifth is refused.
     let mut surplus = connect_from(&server, "127.0.0.2").await;

@@ -99,6 +99,14 @@ impl Server {
             .await
             .unwrap()
     }
+
+    /// Signs in (the login must succeed) and returns the bearer token.
+    pub async fn token(&self, http: &reqwest::Client, user: &str, password: &str) -> String {
+        let res = self.login(http, user, password).await;
+        assert_eq!(res.status(), reqwest::StatusCode::OK, "login as {user}");
+        let login: serde_json::Value = res.json().await.unwrap();
+        login["token"].as_str().unwrap().to_owned()
+    }
 }
 
 impl Drop for Server {

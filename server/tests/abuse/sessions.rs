@@ -9,13 +9,7 @@ use crate::server::Server;
 async fn user_revoke_signs_a_member_out_everywhere_and_ends_their_streams() {
     let server = Server::start(&[]).await;
     let http = reqwest::Client::new();
-    let login: serde_json::Value = server
-        .login(&http, "alice", "alice-demo-1")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
+    let token = server.token(&http, "alice", "alice-demo-1").await;
     let stream = http
         .get(server.url("/v1/events"))
         .bearer_auth(&token)

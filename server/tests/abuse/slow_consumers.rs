@@ -32,6 +32,23 @@ async fn wait_for_sse_clients(server: &Server, want: u64, within: Duration) {
     }
 }
 
+/// Posts `count` announcements of 500 characters as the demo admin, each accepted.
+async fn announce_many(server: &Server, count: usize) {
+    let http = reqwest::Client::new();
+    let token = server.token(&http, "admin", "admin-demo-1").await;
+    let text = "x".repeat(500);
+    for _ in 0..count {
+        let res = http
+            .post(server.url("/v1/admin/announcements"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "text": text }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+}
+
 #[tokio::test]
 async fn streams_whose_readers_stopped_reading_are_ended_and_the_others_get_everything() {
     let server = Server::start(&[
@@ -82,25 +99,7 @@ async fn streams_whose_readers_stopped_reading_are_ended_and_the_others_get_ever
     });
     wait_for_sse_clients(&server, 51, Duration::from_secs(5)).await;
 
-    let http = reqwest::Client::new();
-    let login: serde_json::Value = server
-        .login(&http, "admin", "admin-demo-1")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    let text = "x".repeat(500);
-    for _ in 0..200 {
-        let res = http
-            .post(server.url("/v1/admin/announcements"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({ "text": text }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED);
-    }
+    announce_many(&server, 200).await;
     assert_eq!(
         counting.await.unwrap(),
         200,
@@ -133,24 +132,7 @@ async fn a_long_poll_answer_arrives_whole_to_a_slow_reader_that_keeps_reading() 
         .await
         .unwrap();
     let after = start["next"].as_i64().unwrap();
-    let login: serde_json::Value = server
-        .login(&http, "admin", "admin-demo-1")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_owned();
-    let text = "x".repeat(500);
-    for _ in 0..100 {
-        let res = http
-            .post(server.url("/v1/admin/announcements"))
-            .bearer_auth(&token)
-            .json(&serde_json::json!({ "text": text }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::CREATED);
-    }
+    announce_many(&server, 100).await;
 
     // One answer of about 60 KB through 2 KB + 8 KB of buffers, read 1 KB every 40 ms: it takes
     // some 2 s, twice the write timeout, but no write waits as long as that.
