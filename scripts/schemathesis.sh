@@ -14,7 +14,7 @@ work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 # The limits for one client are lifted (the fuzzer is one client sending thousands of requests; the
 # limits have tests of their own); long-polls answer within a second.
-"$bin" serve --demo --listen "127.0.0.1:$port" --database-url "sqlite://$work/cyberhub.db" \
+"$bin" serve --demo --demo-activity off --listen "127.0.0.1:$port" --database-url "sqlite://$work/cyberhub.db" \
   --login-rate-ip off --login-rate-user off --stream-rate-ip off --stream-rate-user off \
   --poll-rate-ip off --poll-rate-user off --write-rate-user off --chat-rate off \
   --poll-timeout-secs 1 --poll-max-timeout-secs 1 >"$work/server.log" 2>&1 &

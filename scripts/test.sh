@@ -4,8 +4,15 @@
 # the hub tests), the quick benchmark, the TypeScript SDK with the conformance scenarios and the web
 # page in Chromium, schemathesis against the live API, and the checks that openapi.json and the
 # TypeScript types generated from `protocol/` are committed and current.
+#
+# On a machine with Rust and Node 20, it first installs what else it needs (scripts/test-deps.sh:
+# Debian's chromium, postgresql, nginx-light and docker-compose, schemathesis from PyPI), or says in
+# one line what is missing and how to get it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+echo "== what the tests need"
+scripts/test-deps.sh
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

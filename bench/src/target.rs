@@ -266,6 +266,8 @@ impl Target {
             } => Command::new(bin)
                 .arg("serve")
                 .args(demo.then_some("--demo"))
+                // The demo members' play would add events the workloads do not count.
+                .env("CYBERHUB_DEMO_ACTIVITY", "off")
                 .env("CYBERHUB_LISTEN", self.addr.to_string())
                 .env("DATABASE_URL", db_url)
                 .env("RUST_LOG", "warn")

@@ -100,7 +100,7 @@ export async function startServer(options = {}) {
   const url = `http://127.0.0.1:${port}`;
   const logPath = join(dir, 'server.log');
   const args = [
-    'serve', '--demo',
+    'serve', '--demo', '--demo-activity', 'off',
     '--listen', `127.0.0.1:${port}`,
     '--database-url', `sqlite://${join(dir, 'cyberhub.db')}`,
     ...defaultsNotIn(options.args ?? []),

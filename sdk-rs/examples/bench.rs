@@ -320,6 +320,8 @@ impl Server {
         let mut args: Vec<String> = [
             "serve",
             "--demo",
+            "--demo-activity",
+            "off",
             "--retry-ms",
             "200",
             "--login-rate-ip",

@@ -23,9 +23,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default command).
     Serve {
-        /// On an empty database, create an admin, two users and three cases, and print the logins.
+        /// On an empty database, create an admin, two users and three cases, and print the logins;
+        /// then let the demo members play (see --demo-activity).
         #[arg(long)]
         demo: bool,
+        /// With --demo: the mean time between two actions of the demo members (openings, sales,
+        /// chat), e.g. `3s` or `1500ms`; `off` for none. Without --demo nothing of it runs.
+        #[arg(long, env = "CYBERHUB_DEMO_ACTIVITY", default_value = "3s")]
+        demo_activity: crate::demo::Pace,
     },
     /// Manage accounts.
     User {

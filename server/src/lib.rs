@@ -8,7 +8,7 @@
 //! - [`net`]: the accept loop, which serves SSE streams straight on the socket and hands every other
 //!   request to hyper and axum;
 //! - [`auth`], [`config`], [`error`], [`demo`]: passwords and tokens, settings, the HTTP error type,
-//!   the demo seed.
+//!   the demo seed and the demo members' activity.
 //!
 //! `main` parses the configuration and calls [`App::build`] then [`App::serve`]; tests do the same on
 //! port 0.
@@ -89,6 +89,7 @@ impl App {
     /// once with a jittered `retry:` hint), bounded by the configured grace period.
     pub async fn serve(self, listener: TcpListener) -> anyhow::Result<()> {
         let state = self.state.clone();
+        http::web::log_presence(&state.config);
         if let Some(addr) = state.config.metrics_listen {
             let metrics = net::bind(addr).map_err(|e| anyhow::anyhow!("binding {addr}: {e}"))?;
             let router = http::metrics_router().with_state(state.clone());

@@ -18,8 +18,18 @@ fn main() -> anyhow::Result<()> {
         .enable_all()
         .build()?
         .block_on(async move {
-            match cli.command.unwrap_or(Command::Serve { demo: false }) {
-                Command::Serve { demo } => serve(cli.config, demo).await,
+            let command = cli.command.unwrap_or(Command::Serve {
+                demo: false,
+                demo_activity: demo::Pace(None),
+            });
+            match command {
+                Command::Serve {
+                    demo,
+                    demo_activity,
+                } => {
+                    let activity = if demo { demo_activity.0 } else { None };
+                    serve(cli.config, demo, activity).await
+                }
                 Command::User {
                     command:
                         UserCommand::Add {
@@ -35,7 +45,11 @@ fn main() -> anyhow::Result<()> {
         })
 }
 
-async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
+async fn serve(
+    mut config: Config,
+    demo: bool,
+    activity: Option<std::time::Duration>,
+) -> anyhow::Result<()> {
     if demo && config.topup_secret.is_none() {
         config.topup_secret = Some(DEMO_TOPUP_SECRET.to_owned());
     }
@@ -47,10 +61,14 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     let app = App::build(config.clone())
         .await
         .context("starting the server")?;
-    if demo {
-        print_demo(&app, &config).await?;
-    }
     let addr = listener.local_addr()?;
+    if demo {
+        print_demo(&app, &config, addr, activity.is_some()).await?;
+    }
+    if let Some(pace) = activity {
+        let (store, shutdown) = (app.state.store.clone(), app.state.shutdown.clone());
+        tokio::spawn(demo::activity::run(store, pace, shutdown));
+    }
     tracing::info!(%addr, database = %config.database_url, "CyberHub realtime listening");
     let shutdown = app.state.shutdown.clone();
     tokio::spawn(async move {
@@ -61,7 +79,12 @@ async fn serve(mut config: Config, demo: bool) -> anyhow::Result<()> {
     app.serve(listener).await
 }
 
-async fn print_demo(app: &App, config: &Config) -> anyhow::Result<()> {
+async fn print_demo(
+    app: &App,
+    config: &Config,
+    addr: std::net::SocketAddr,
+    playing: bool,
+) -> anyhow::Result<()> {
     if demo::seed(&app.state.store).await? {
         println!("Demo data created. Logins:");
         for login in &demo::LOGINS {
@@ -83,6 +106,20 @@ async fn print_demo(app: &App, config: &Config) -> anyhow::Result<()> {
     }
     if config.topup_secret.as_deref() == Some(DEMO_TOPUP_SECRET) {
         println!("Top-up webhook secret: {DEMO_TOPUP_SECRET}");
+    }
+    if playing {
+        println!(
+            "Demo members {} open cases, sell and chat on their own (--demo-activity off stops them).",
+            demo::MEMBERS.join(", ")
+        );
+    }
+    let at = if addr.ip().is_unspecified() {
+        format!("localhost:{}", addr.port())
+    } else {
+        addr.to_string()
+    };
+    if config.web_dir.join("index.html").is_file() {
+        println!("The live page: http://{at}/");
     }
     Ok(())
 }

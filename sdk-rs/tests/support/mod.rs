@@ -120,6 +120,8 @@ impl TestServer {
         let mut args: Vec<String> = vec![
             "serve".into(),
             "--demo".into(),
+            "--demo-activity".into(),
+            "off".into(),
             "--listen".into(),
             format!("127.0.0.1:{port}"),
             "--database-url".into(),

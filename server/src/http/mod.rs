@@ -14,7 +14,7 @@ mod ops;
 pub mod sse;
 pub mod stream;
 pub mod validate;
-mod web;
+pub mod web;
 pub mod webhooks;
 
 pub use ops::{metrics_router, record_request};

@@ -3,6 +3,7 @@
 
 #[path = "../support/database.rs"]
 mod database;
+#[path = "../support/server.rs"]
 mod server;
 
 mod connections;

@@ -1,5 +1,7 @@
-//! The `cyberhub` binary as a child process: `serve --demo` on a free loopback port, with extra
-//! flags per test; killed when dropped.
+//! The `cyberhub` binary as a child process: `serve --demo` (without the demo members' play) on a
+//! free loopback port, with extra flags per test; killed when dropped.
+// Shared by several test binaries through `#[path]`; each uses part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -13,23 +15,24 @@ pub struct Server {
     /// The database URL, for commands run beside the server.
     pub db: String,
     child: Child,
-    _database: TestDatabase,
+    pub database: TestDatabase,
 }
 
 impl Server {
-    /// Starts `cyberhub serve --demo` with `args` added; returns once it listens.
+    /// Starts `cyberhub serve --demo --demo-activity off` with `args` added; returns once it
+    /// listens.
     pub async fn start(args: &[&str]) -> Server {
+        Server::start_command(&["serve", "--demo", "--demo-activity", "off"], args).await
+    }
+
+    /// Starts `cyberhub COMMAND...` on a free loopback port and a fresh database, with `args`
+    /// added; returns once it listens.
+    pub async fn start_command(command: &[&str], args: &[&str]) -> Server {
         let database = TestDatabase::create().await;
         let db = database.url.clone();
         let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
-            .args([
-                "serve",
-                "--demo",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &db,
-            ])
+            .args(command)
+            .args(["--listen", "127.0.0.1:0", "--database-url", &db])
             .args(args)
             .env("RUST_LOG", "info")
             .env("CYBERHUB_LOG_FORMAT", "text")
@@ -55,7 +58,7 @@ impl Server {
             addr,
             db,
             child,
-            _database: database,
+            database,
         }
     }
 
