@@ -1,9 +1,12 @@
-// The page: the top bar, then either the login form or the member's live panels (and the admin
-// view for admins).
+// The page: the top bar, then the club as anyone sees it (cases, live drops, chat) with either the
+// login form or, once logged in, the member's inventory in the side column (and the admin view for
+// admins). A visitor is asked to log in only when trying to act.
 import { useEffect, useState } from 'react';
+import { CyberHubError } from '@cyberhub/sdk';
 import { useAnnouncements, useCyberHub, useMe } from '@cyberhub/sdk/react';
+import { useT } from './i18n';
 import { TopBar } from './components/TopBar';
-import { Login } from './components/Login';
+import { Login, type SignInRequest, type SignInReason } from './components/Login';
 import { Cases } from './components/Cases';
 import { Inventory } from './components/Inventory';
 import { DropFeed } from './components/DropFeed';
@@ -12,40 +15,45 @@ import { Admin } from './components/Admin';
 
 export function App() {
   const client = useCyberHub();
+  const { t } = useT();
   const [token, setToken] = useState(client.token);
   useEffect(() => client.onTokenChange(setToken), [client]);
   const me = useMe();
+  // A token the server no longer knows (revoked, or a fresh database) leaves the visitor logged out.
+  useEffect(() => {
+    if (me.error instanceof CyberHubError && me.error.code === 'unauthenticated') client.setToken(null);
+  }, [client, me.error]);
   const announcements = useAnnouncements(3);
   const [view, setView] = useState<'club' | 'admin'>('club');
+  const [signIn, setSignIn] = useState<SignInRequest | null>(null);
+  const askSignIn = (reason: SignInReason) => setSignIn((s) => ({ reason, n: (s?.n ?? 0) + 1 }));
+  useEffect(() => {
+    if (token) setSignIn(null);
+  }, [token]);
+  const signedIn = token !== null;
   const isAdmin = me.data?.role === 'admin';
 
   return (
     <>
       <TopBar me={me.data} />
       {announcements.map((a) => (
-        <div key={a.id} className="announcement" data-testid="announcement"><b>Announcement</b> {a.text}</div>
+        <div key={a.id} className="announcement" data-testid="announcement"><b>{t.announcement}</b> {a.text}</div>
       ))}
-      {!token ? (
-        <main className="single"><Login /><DropFeed /></main>
+      {isAdmin && (
+        <nav className="tabs">
+          <button className={view === 'club' ? 'active' : ''} onClick={() => setView('club')}>{t.tabs.club}</button>
+          <button className={view === 'admin' ? 'active' : ''} onClick={() => setView('admin')}>{t.tabs.admin}</button>
+        </nav>
+      )}
+      {view === 'admin' && isAdmin ? (
+        <main className="grid"><Admin /><Chat signedIn moderator /></main>
       ) : (
-        <>
-          {isAdmin && (
-            <nav className="tabs">
-              <button className={view === 'club' ? 'active' : ''} onClick={() => setView('club')}>Club</button>
-              <button className={view === 'admin' ? 'active' : ''} onClick={() => setView('admin')}>Admin</button>
-            </nav>
-          )}
-          {view === 'admin' && isAdmin ? (
-            <main className="grid"><Admin /><Chat moderator /></main>
-          ) : (
-            <main className="grid">
-              <Cases />
-              <Inventory />
-              <DropFeed />
-              <Chat moderator={isAdmin} />
-            </main>
-          )}
-        </>
+        <main className="grid">
+          <Cases signedIn={signedIn} onSignIn={() => askSignIn('open')} />
+          {signedIn ? <Inventory /> : <Login request={signIn} />}
+          <DropFeed />
+          <Chat signedIn={signedIn} moderator={isAdmin} onSignIn={() => askSignIn('chat')} />
+        </main>
       )}
     </>
   );

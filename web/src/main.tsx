@@ -6,6 +6,7 @@ import { createRoot } from 'react-dom/client';
 import { createClient } from '@cyberhub/sdk';
 import { CyberHubProvider } from '@cyberhub/sdk/react';
 import { App } from './App';
+import { I18nProvider } from './i18n';
 import './styles.css';
 
 const TOKEN_KEY = 'cyberhub.token';
@@ -20,8 +21,10 @@ client.connect();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <CyberHubProvider client={client}>
-      <App />
-    </CyberHubProvider>
+    <I18nProvider>
+      <CyberHubProvider client={client}>
+        <App />
+      </CyberHubProvider>
+    </I18nProvider>
   </StrictMode>,
 );

@@ -16,14 +16,19 @@ const FLAGS = [
   '--disable-background-timer-throttling', '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows',
 ];
 
-/** Launches Chromium with a fresh profile; `close()` removes the profile too. */
-export async function launchBrowser() {
+/**
+ * Launches Chromium with a fresh profile; `close()` removes the profile too. `locale` is the
+ * browser's language (navigator.languages, Accept-Language, Intl's default): English unless a test
+ * is about another language, so that tests matching texts read the English page.
+ */
+export async function launchBrowser({ locale = 'en-US' } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'cyberhub-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
     viewport: { width: 1360, height: 820 },
+    locale,
   });
   return {
     context,

@@ -1,5 +1,6 @@
-// Takes docs/screenshot.png for the README: alice's page after a few openings, with bob's drops and
-// chat and an announcement, against a demo server started here (real server, real browser).
+// Takes docs/screenshot.png for the README: alice's page in Russian (a Russian browser, as in the
+// clubs it is made for) after a few openings, with bob's drops and chat and an announcement, against
+// a demo server started here (real server, real browser).
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createClient } from '@cyberhub/sdk';
@@ -9,7 +10,7 @@ import { launchBrowser } from './browser.mjs';
 const WEB_DIST = fileURLToPath(new URL('../dist', import.meta.url));
 const OUT = fileURLToPath(new URL('../../docs/screenshot.png', import.meta.url));
 const server = await startServer({ webDir: WEB_DIST });
-const browser = await launchBrowser();
+const browser = await launchBrowser({ locale: 'ru-RU' });
 try {
   const login = async (name) => {
     const c = createClient({ baseUrl: server.url });
@@ -22,17 +23,18 @@ try {
   await page.fill('input[name=password]', 'alice-demo-1');
   await page.click('button[type=submit]');
   await page.waitForSelector('[data-testid=indicator][data-colour=green]');
-  await bob.sendChatMessage('anyone up for CS tonight?');
+  const cases = await bob.cases();
+  await bob.sendChatMessage('кто на CS вечером?');
   for (const id of [1, 2]) await bob.openCase(id);
   const buttons = page.locator('[data-testid=case] button');
   for (const i of [0, 0, 1]) {
     await buttons.nth(i).click();
     await page.waitForSelector('[data-testid=won]');
   }
-  await page.fill('.chat input', 'me! table 7');
+  await page.fill('.chat input', 'я! сижу за седьмым компом');
   await page.click('.chat button[type=submit]');
-  await admin.sendChatMessage('Tournament finals at 20:00, prizes from the VIP case');
-  await admin.admin.announce('Happy hour: Night Owl Case −20% until midnight');
+  await admin.sendChatMessage(`Финал турнира в 20:00, призы из кейса «${cases[2].name}»`);
+  await admin.admin.announce(`Счастливые часы: «${cases[1].name}» −20% до полуночи`);
   await page.waitForSelector('[data-testid=announcement]');
   await page.waitForTimeout(400);
   mkdirSync(fileURLToPath(new URL('../../docs/', import.meta.url)), { recursive: true });

@@ -1,30 +1,37 @@
-// The case list: each case with its price and possible drops, an Open button, and the item won.
-import { useState } from 'react';
+// The case list: each case with its price and possible drops (anyone may look), an Open button,
+// and the item won. A visitor's Open button asks to log in instead of calling the server.
+import { useEffect, useState } from 'react';
 import { useCases, useCyberHub } from '@cyberhub/sdk/react';
 import type { InventoryItem } from '@cyberhub/sdk';
-import { errorText, money } from '../format';
+import { useT } from '../i18n';
 
-export function Cases() {
+export function Cases({ signedIn, onSignIn }: { signedIn: boolean; onSignIn(): void }) {
   const client = useCyberHub();
+  const { t, fmt, errorText } = useT();
   const cases = useCases();
-  const [won, setWon] = useState<Record<number, InventoryItem | string>>({});
+  // The item won, or the error of the last try (translated when shown, so a language switch applies).
+  const [won, setWon] = useState<Record<number, { item: InventoryItem } | { error: unknown }>>({});
   const [busy, setBusy] = useState<number | null>(null);
+  // A shared club PC: the next member must not see what the last one won.
+  useEffect(() => setWon({}), [signedIn]);
   const open = async (id: number) => {
+    if (!signedIn) return onSignIn();
     setBusy(id);
     try {
       const answer = await client.openCase(id);
-      setWon((w) => ({ ...w, [id]: answer.item }));
+      setWon((w) => ({ ...w, [id]: { item: answer.item } }));
     } catch (error) {
-      setWon((w) => ({ ...w, [id]: errorText(error) }));
+      setWon((w) => ({ ...w, [id]: { error } }));
     } finally {
       setBusy(null);
     }
   };
   return (
     <section className="panel cases" data-testid="cases">
-      <h2>Cases</h2>
-      {cases.loading && !cases.data && <p className="muted">Loading…</p>}
-      {cases.error && <p className="error">{cases.error.message}</p>}
+      <h2>{t.cases.title}</h2>
+      {cases.loading && !cases.data && <p className="muted">{t.loading}</p>}
+      {cases.error && <p className="error">{errorText(cases.error)}</p>}
+      {cases.data?.length === 0 && <p className="muted">{t.cases.empty}</p>}
       <div className="case-list">
         {cases.data?.map((c) => {
           const result = won[c.id];
@@ -32,17 +39,22 @@ export function Cases() {
             <article key={c.id} className="case" data-testid="case" data-case-id={c.id}>
               <header>
                 <h3>{c.name}</h3>
-                <span className="price">{money(c.price)}</span>
+                <span className="price" data-kopecks={c.price}>{fmt.money(c.price)}</span>
               </header>
+              <p className="possible muted">{t.cases.possible(c.items.length)}</p>
               <ul className="drops-possible">
                 {c.items.map((i) => (
-                  <li key={i.id} className={`rarity-${i.rarity}`}>{i.name}</li>
+                  <li key={i.id} className={`rarity-${i.rarity}`} title={t.rarity[i.rarity]} data-testid="case-item">
+                    <span className="name">{i.name}</span> <span className="value">{fmt.money(i.value)}</span>
+                  </li>
                 ))}
               </ul>
-              <button onClick={() => void open(c.id)} disabled={busy !== null}>{busy === c.id ? 'Opening…' : 'Open'}</button>
-              {result && (typeof result === 'string'
-                ? <p className="error">{result}</p>
-                : <p className={`won rarity-${result.rarity}`} data-testid="won">You won {result.name} ({money(result.value)})</p>)}
+              <button type="button" onClick={() => void open(c.id)} disabled={busy !== null} data-testid="open">
+                {!signedIn ? t.cases.signInToOpen : busy === c.id ? t.cases.opening : t.cases.open}
+              </button>
+              {result && ('error' in result
+                ? <p className="error" data-testid="open-error">{errorText(result.error)}</p>
+                : <p className={`won rarity-${result.item.rarity}`} data-testid="won">{t.cases.won(result.item.name, fmt.money(result.item.value))}</p>)}
             </article>
           );
         })}

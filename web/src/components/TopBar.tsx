@@ -1,24 +1,23 @@
-// The top bar: brand, the connection indicator (the seed's Wi-Fi icon: green on SSE, amber on
-// long-poll, red while reconnecting or offline; the transport in the tooltip), the live balance.
+// The top bar: brand, the member and the live balance, the language switch, and the connection
+// indicator (the seed's Wi-Fi icon: green on SSE, amber on long-poll, red while reconnecting or
+// offline; the transport in the tooltip).
 import { useConnectionState, useCyberHub } from '@cyberhub/sdk/react';
 import type { ConnectionState, User } from '@cyberhub/sdk';
-import { money } from '../format';
+import { LOCALES, useT, type Dictionary } from '../i18n';
 
-function describe(s: ConnectionState): { colour: 'green' | 'amber' | 'red'; label: string } {
-  if (s.state === 'connected') {
-    return s.transport === 'sse'
-      ? { colour: 'green', label: 'Live: connected over SSE' }
-      : { colour: 'amber', label: 'Live: connected over long-poll (streaming is blocked on this network)' };
-  }
-  if (s.state === 'offline') return { colour: 'red', label: 'Offline: waiting for the network' };
-  if (s.state === 'closed') return { colour: 'red', label: 'Not connected' };
-  return { colour: 'red', label: `${s.state === 'connecting' ? 'Connecting' : 'Reconnecting'}${s.transport ? ` (${s.transport === 'sse' ? 'SSE' : 'long-poll'})` : ''}…` };
+function describe(s: ConnectionState, t: Dictionary['connection']): { colour: 'green' | 'amber' | 'red'; label: string } {
+  if (s.state === 'connected') return s.transport === 'sse' ? { colour: 'green', label: t.sse } : { colour: 'amber', label: t.poll };
+  if (s.state === 'offline') return { colour: 'red', label: t.offline };
+  if (s.state === 'closed') return { colour: 'red', label: t.closed };
+  const transport = s.transport ? ` (${s.transport === 'sse' ? 'SSE' : 'long-poll'})` : '';
+  return { colour: 'red', label: `${s.state === 'connecting' ? t.connecting : t.reconnecting}${transport}…` };
 }
 
 /** The connection indicator alone. */
 export function ConnectionIndicator() {
   const state = useConnectionState();
-  const { colour, label } = describe(state);
+  const { t } = useT();
+  const { colour, label } = describe(state, t.connection);
   return (
     <span className={`indicator ${colour}`} title={label} data-testid="indicator" data-colour={colour} data-state={state.state} data-transport={state.transport ?? ''}>
       <svg viewBox="0 0 24 24" width="22" height="22" aria-label={label} role="img">
@@ -29,19 +28,39 @@ export function ConnectionIndicator() {
   );
 }
 
+/** "RU | EN": the visitor's choice, remembered, wins over the browser's languages. */
+export function LanguageSwitch() {
+  const { t, locale, setLocale } = useT();
+  return (
+    <span className="lang" role="group" aria-label={t.language.label} data-testid="language">
+      {LOCALES.map((l, i) => (
+        <span key={l}>
+          {i > 0 && <span className="sep" aria-hidden="true">|</span>}
+          <button type="button" className={`link${l === locale ? ' active' : ''}`} lang={l} title={t.language.names[l]}
+            aria-pressed={l === locale} data-locale={l} onClick={() => setLocale(l)}>
+            {l.toUpperCase()}
+          </button>
+        </span>
+      ))}
+    </span>
+  );
+}
+
 export function TopBar({ me }: { me: User | null }) {
   const client = useCyberHub();
+  const { t, fmt } = useT();
   return (
     <header className="topbar">
       <strong className="brand">CyberHub</strong>
       <span className="spacer" />
       {me && (
         <>
-          <span className="user">{me.username}{me.role === 'admin' ? ' (admin)' : ''}</span>
-          <span className="balance" data-testid="balance" data-kopecks={me.balance}>{money(me.balance)}</span>
-          <button className="link" onClick={() => void client.logout()}>Log out</button>
+          <span className="user">{me.username}{me.role === 'admin' ? ` (${t.topBar.admin})` : ''}</span>
+          <span className="balance" data-testid="balance" data-kopecks={me.balance}>{fmt.money(me.balance)}</span>
+          <button className="link" onClick={() => void client.logout()}>{t.topBar.logOut}</button>
         </>
       )}
+      <LanguageSwitch />
       <ConnectionIndicator />
     </header>
   );
