@@ -49,16 +49,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   command -v apt-get >/dev/null \
     || fail "missing ${missing[*]}, and this is not a Debian system: install them with your package manager"
   echo "installing the Debian packages ${missing[*]}"
-  "${as_root[@]}" apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -q "${missing[@]}" >/dev/null \
-    || fail "apt-get could not install ${missing[*]}"
+  log=$(mktemp)
+  if ! { "${as_root[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive \
+         "${as_root[@]}" apt-get install -y -q "${missing[@]}"; } >"$log" 2>&1; then
+    tail -5 "$log" >&2
+    fail "apt-get could not install ${missing[*]} (its last lines above)"
+  fi
+  rm -f "$log"
 fi
 
 if [ "$(st --version 2>/dev/null | grep -o '[0-9.]*$')" != "$SCHEMATHESIS" ]; then
   echo "installing schemathesis $SCHEMATHESIS from PyPI"
   user=()
   [ "$(id -u)" = 0 ] || user=(--user)
-  python3 -m pip install --quiet --disable-pip-version-check "${user[@]}" "schemathesis==$SCHEMATHESIS" \
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${user[@]}" "schemathesis==$SCHEMATHESIS" \
     || fail "pip could not install schemathesis==$SCHEMATHESIS"
   command -v st >/dev/null || fail "schemathesis is installed but 'st' is not on PATH (add ~/.local/bin to PATH)"
 fi

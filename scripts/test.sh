@@ -49,6 +49,11 @@ CYBERHUB_BIN="$PWD/target/debug/cyberhub" scripts/test-ts.sh
 echo "== schemathesis"
 CYBERHUB_BIN=target/debug/cyberhub scripts/schemathesis.sh 60
 
+# The README's first command, run from a clean clone: it builds the page and the release server
+# and serves both, and the demo members play.
+echo "== the README's first command, from a clean clone"
+scripts/check-first-command.sh
+
 # The API test rewrites openapi.json from the code: a difference means the committed copy is stale.
 echo "== openapi.json is current"
 if ! git diff --quiet -- openapi.json; then
