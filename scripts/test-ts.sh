@@ -36,7 +36,7 @@ step "SDK unit and client tests"
 step "conformance scenarios, TypeScript runner"
 (cd sdk-ts && node --test --test-concurrency=1 build/test/conformance.test.js)
 step "the page in Chromium"
-(cd web && node --test --test-concurrency=1 test/page.test.mjs test/i18n.test.mjs)
+(cd web && node --test --test-concurrency=1 test/page.test.mjs test/i18n.test.mjs test/security.test.mjs)
 step "core SDK size"
 (cd sdk-ts && node bench/size.mjs --check)
 step "TypeScript tests passed"

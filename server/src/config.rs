@@ -204,7 +204,8 @@ pub struct Config {
     #[arg(long, env = "CYBERHUB_SESSION_TTL_SECS", default_value_t = 30 * 24 * 3600, global = true)]
     pub session_ttl_secs: u64,
 
-    /// Mark the session cookie `Secure` (set this when TLS is terminated in front of the server).
+    /// The server is reached over TLS (terminated in front of it): the session cookie is marked
+    /// `Secure` and answers carry `Strict-Transport-Security`.
     #[arg(
         long,
         env = "CYBERHUB_COOKIE_SECURE",
@@ -212,6 +213,26 @@ pub struct Config {
         global = true
     )]
     pub cookie_secure: bool,
+
+    /// Who may show the live page in a frame: `'none'` (nobody), `'self'`, or origins separated by
+    /// spaces (a club's own portal that embeds the page, e.g. `https://portal.club.example`).
+    #[arg(
+        long,
+        env = "CYBERHUB_FRAME_ANCESTORS",
+        default_value = "'none'",
+        global = true
+    )]
+    pub frame_ancestors: String,
+
+    /// `Strict-Transport-Security` max-age, in seconds, sent when CYBERHUB_COOKIE_SECURE says the
+    /// server is reached over TLS (never on plain HTTP); 0: not sent.
+    #[arg(
+        long,
+        env = "CYBERHUB_HSTS_MAX_AGE_SECS",
+        default_value_t = 31_536_000,
+        global = true
+    )]
+    pub hsts_max_age_secs: u64,
 
     /// Origins allowed to call the API from a browser (comma-separated); empty: same origin only.
     #[arg(

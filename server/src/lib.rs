@@ -51,6 +51,7 @@ pub struct App {
 impl App {
     /// Opens the database (applying migrations) and starts the hub and the retention task.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        let headers = Arc::new(http::headers::HeaderPolicy::new(&config)?);
         let store = Store::open(&config.database_url).await?;
         let shutdown = CancellationToken::new();
         let hub_config = HubConfig {
@@ -78,6 +79,7 @@ impl App {
             metrics: metrics_handle(),
             limits,
             passwords,
+            headers,
         };
         Ok(App {
             state,

@@ -8,6 +8,7 @@ pub mod client_ip;
 mod deadline;
 mod drops;
 pub mod extract;
+pub mod headers;
 mod me;
 mod openapi;
 mod ops;
@@ -23,11 +24,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderName, SET_COOKIE};
-use axum::http::{HeaderValue, Method};
+use axum::http::header::{AUTHORIZATION, COOKIE, HeaderName, SET_COOKIE};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -55,6 +54,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     /// Every password hash and check goes through it.
     pub passwords: PasswordGate,
+    /// The security and CORS headers of every answer, on both paths.
+    pub headers: Arc<headers::HeaderPolicy>,
 }
 
 /// Every route but the two stream endpoints, with its OpenAPI description: the router and the
@@ -104,7 +105,11 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(axum::middleware::from_fn(ops::track))
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
-        .layer(cors(&state.config))
+        // Security headers and CORS, one policy with the fast path's (headers.rs).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            headers::apply,
+        ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
             let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -119,21 +124,4 @@ pub fn router(state: AppState) -> Router {
             HeaderName::from_static(webhooks::SIGNATURE_HEADER),
         ]))
         .with_state(state)
-}
-
-fn cors(config: &Config) -> CorsLayer {
-    let origins: Vec<HeaderValue> = config
-        .cors_origins
-        .iter()
-        .filter_map(|o| o.trim().parse().ok())
-        .collect();
-    CorsLayer::new()
-        .allow_origin(AllowOrigin::list(origins))
-        .allow_credentials(true)
-        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
-        .allow_headers([
-            AUTHORIZATION,
-            CONTENT_TYPE,
-            HeaderName::from_static("last-event-id"),
-        ])
 }

@@ -33,6 +33,7 @@ use tower::ServiceExt;
 
 use crate::http::AppState;
 use crate::http::client_ip::{PeerAddr, client_ip, is_trusted_proxy};
+use crate::http::headers::Answer;
 use crate::http::sse::SseSession;
 use crate::limits::conns::raise_file_limit;
 use crate::limits::{Admitted, ConnectionLimits};
@@ -317,8 +318,9 @@ pub fn check_head(head: &[u8]) {
     }
 }
 
-/// The headers hyper and the tower layers add on the other path: request id, date, and CORS (an
-/// allowed origin is echoed).
+/// The headers hyper and the layers add on the other path: request id, date, and the header
+/// policy's for an API answer that says its own `Cache-Control` (security headers, CORS for an
+/// allowed origin).
 fn common_headers(head: &mut String, request: &FastRequest, state: &AppState) {
     let request_id = request
         .headers
@@ -331,17 +333,12 @@ fn common_headers(head: &mut String, request: &FastRequest, state: &AppState) {
         "date: {}\r\n",
         httpdate::fmt_http_date(std::time::SystemTime::now())
     ));
-    if let Some(origin) = request.headers.get(ORIGIN).and_then(|o| o.to_str().ok())
-        && state
-            .config
-            .cors_origins
-            .iter()
-            .any(|allowed| allowed.trim() == origin)
-    {
-        head.push_str(&format!("access-control-allow-origin: {origin}\r\n"));
+    let origin = request.headers.get(ORIGIN);
+    for (name, value) in state.headers.for_answer(Answer::Api, origin, true) {
+        // Header values are visible ASCII here: a non-ASCII origin is never on the allow-list.
+        let value = value.to_str().unwrap_or_default();
+        head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str("access-control-allow-credentials: true\r\n");
-    head.push_str("vary: origin\r\n");
 }
 
 /// A random UUID v4, as the request-id layer makes them.

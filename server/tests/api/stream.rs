@@ -5,6 +5,7 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 
 use crate::helpers::*;
+use crate::raw::{head_and_body, read_response, read_until};
 
 fn ids(frames: &[Frame]) -> Vec<i64> {
     frames
@@ -499,65 +500,6 @@ impl EventStreamExt {
     }
 }
 
-/// Reads from `conn` until `needle` has arrived; returns everything read.
-async fn read_until(conn: &mut tokio::net::TcpStream, buf: &mut Vec<u8>, needle: &str) {
-    use tokio::io::AsyncReadExt;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !String::from_utf8_lossy(buf).contains(needle) {
-        assert!(
-            Instant::now() < deadline,
-            "no {needle:?} in {:?}",
-            String::from_utf8_lossy(buf)
-        );
-        let mut chunk = [0u8; 4096];
-        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut chunk))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(n > 0, "connection closed early");
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-/// A response head as comparable lines: the status line, then every header with its value, sorted,
-/// except the two that differ on every response by design (date, request id), kept by name only.
-fn comparable_head(head: &str) -> Vec<String> {
-    let mut lines: Vec<String> = head
-        .lines()
-        .skip(1)
-        .map(|l| l.to_ascii_lowercase())
-        .map(|l| {
-            if l.starts_with("date:") || l.starts_with("x-request-id:") {
-                l[..l.find(':').unwrap()].to_owned()
-            } else {
-                l
-            }
-        })
-        .collect();
-    lines.sort();
-    lines.insert(0, head.lines().next().unwrap().to_owned());
-    lines
-}
-
-/// Splits a chunked HTTP response into its head (status line and sorted headers) and body.
-fn head_and_body(raw: &[u8]) -> (Vec<String>, String) {
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let (head, mut rest) = text.split_once("\r\n\r\n").unwrap();
-    let names = comparable_head(head);
-    let mut body = String::new();
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size, 16) else {
-            break;
-        };
-        if size == 0 || after.len() < size {
-            break;
-        }
-        body.push_str(&after[..size]);
-        rest = after[size..].trim_start_matches("\r\n");
-    }
-    (names, body)
-}
-
 #[tokio::test]
 async fn a_stream_is_the_same_on_the_fast_path_and_on_a_kept_alive_connection() {
     use tokio::io::AsyncWriteExt;
@@ -595,35 +537,6 @@ async fn a_stream_is_the_same_on_the_fast_path_and_on_a_kept_alive_connection() 
         "{fast_body}"
     );
     assert_eq!(app.health().await.sse_clients, 2);
-}
-
-/// Reads one `content-length` response from `conn`: its status line and sorted headers (date and
-/// request id by name only), and its body.
-async fn read_response(conn: &mut tokio::net::TcpStream) -> (Vec<String>, String) {
-    let mut raw = Vec::new();
-    read_until(conn, &mut raw, "\r\n\r\n").await;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, _) = text.split_once("\r\n\r\n").unwrap();
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase()
-                .strip_prefix("content-length:")
-                .map(|v| v.trim().parse().unwrap())
-        })
-        .expect("content-length");
-    let head_len = head.len() + 4;
-    while raw.len() < head_len + length {
-        use tokio::io::AsyncReadExt;
-        let mut chunk = [0u8; 4096];
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "closed before the body");
-        raw.extend_from_slice(&chunk[..n]);
-    }
-    (
-        comparable_head(head),
-        String::from_utf8_lossy(&raw[head_len..head_len + length]).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! The deployment's topology without Docker: PostgreSQL, two nodes, and Debian's nginx in front
 //! with the proxy configuration docker-compose.yml uses (deploy/nginx/cyberhub.conf, node addresses
 //! filled in). Streams pass through unbuffered, long-polls are held, and when a node dies its
-//! streams resume on the other one through the same proxy with nothing lost or repeated.
+//! streams resume on the other one through the same proxy with nothing lost or repeated; the
+//! nodes' security headers reach the client unchanged.
 //! Needs `TEST_DATABASE_URL` (scripts/with-postgres.sh) and /usr/sbin/nginx (Debian's nginx-light).
 
 #[path = "../nodes/cluster.rs"]
@@ -125,6 +126,19 @@ async fn behind_nginx_streams_flow_unbuffered_and_move_to_the_other_node_when_on
             .is_ok_and(|r| r.status() == StatusCode::OK)
     })
     .await;
+
+    // The nodes' security headers pass through the proxy unchanged.
+    let page = http.get(proxy.url("/")).send().await.unwrap();
+    let csp = page.headers().get("content-security-policy");
+    assert!(
+        csp.is_some_and(|v| v.to_str().unwrap().contains("frame-ancestors 'none'")),
+        "{:?}",
+        page.headers()
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let health = http.get(proxy.url("/health")).send().await.unwrap();
+    assert_eq!(health.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(health.headers()["cache-control"], "no-store");
 
     // The stream's first frames arrive at once through the proxy: nothing buffers them.
     let res = http.get(proxy.url("/v1/events")).send().await.unwrap();
