@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every cargo-fuzz target for a bounded time each (stable toolchain, no sanitizer), outside the
 # default test run. A crash leaves its input in fuzz/artifacts/TARGET/; turn it into a regression
-# test (server/tests/fuzz_regressions.rs) before fixing it.
+# test (the regressions in server/src/fuzz_targets.rs) before fixing it.
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET]   (default 60)
 set -euo pipefail

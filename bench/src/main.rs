@@ -6,16 +6,16 @@
 //! - `cyberhub-bench run --full [--nchan] [--floor]`: the figures of BENCHMARKS.md (see
 //!   `bench/run.sh`).
 
-mod attacker;
-mod attacks;
+mod attack_fleet;
+mod attack_scenarios;
 mod client;
-mod fleet;
 mod floor;
 mod nodes;
+mod process;
 mod scenarios;
+mod stream_fleet;
 mod summary;
 mod target;
-mod worker;
 
 use std::path::PathBuf;
 
@@ -174,8 +174,8 @@ impl Plan {
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Worker => worker::main(),
-        Command::AttackWorker => attacker::main(),
+        Command::Worker => stream_fleet::main(),
+        Command::AttackWorker => attack_fleet::main(),
         Command::AttackTable { files } => {
             let mut rows = Vec::new();
             for file in files {
@@ -184,7 +184,7 @@ fn main() -> anyhow::Result<()> {
                 rows.extend(serde_json::from_str::<Vec<Value>>(&text)?);
             }
             rows.sort_by_key(|r| r["workload"].as_str().unwrap_or("").to_owned());
-            attacks::print(&rows);
+            attack_scenarios::print(&rows);
             Ok(())
         }
         Command::Attacks {
@@ -196,9 +196,9 @@ fn main() -> anyhow::Result<()> {
             json,
         } => {
             let plan = if quick {
-                attacks::AttackPlan::quick()
+                attack_scenarios::AttackPlan::quick()
             } else {
-                attacks::AttackPlan::full()
+                attack_scenarios::AttackPlan::full()
             };
             let bin = match bin {
                 Some(bin) => bin,
@@ -217,8 +217,8 @@ fn main() -> anyhow::Result<()> {
                 .worker_threads(2)
                 .enable_all()
                 .build()?;
-            let rows = runtime.block_on(attacks::run(&bin, &label, &plan, &only, &env))?;
-            attacks::print(&rows);
+            let rows = runtime.block_on(attack_scenarios::run(&bin, &label, &plan, &only, &env))?;
+            attack_scenarios::print(&rows);
             if let Some(path) = json {
                 std::fs::write(&path, serde_json::to_string_pretty(&rows)?)
                     .with_context(|| format!("writing {}", path.display()))?;

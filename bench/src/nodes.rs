@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::client::{Behaviour, ConnSpec};
-use crate::fleet::{Fleet, PER_WORKER};
 use crate::scenarios::{SSE, latency_figures, publish_spaced};
+use crate::stream_fleet::{Fleet, PER_WORKER};
 use crate::target::Target;
 
 /// Opens `clients` anonymous streams spread evenly over `nodes`, each node's share over worker

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::client::{Behaviour, ConnSpec, ConnStats, now_us};
-use crate::fleet::Fleet;
+use crate::stream_fleet::Fleet;
 use crate::target::{BenchUser, Target};
 
 pub const SSE: Behaviour = Behaviour {

@@ -1,6 +1,6 @@
 #![no_main]
-//! See `cyberhub_server::fuzzing::cursor`.
+//! See `cyberhub_server::fuzz_targets::cursor`.
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| cyberhub_server::fuzzing::cursor(data));
+fuzz_target!(|data: &[u8]| cyberhub_server::fuzz_targets::cursor(data));

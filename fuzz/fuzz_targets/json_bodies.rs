@@ -1,6 +1,6 @@
 #![no_main]
-//! See `cyberhub_server::fuzzing::json_bodies`.
+//! See `cyberhub_server::fuzz_targets::json_bodies`.
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| cyberhub_server::fuzzing::json_bodies(data));
+fuzz_target!(|data: &[u8]| cyberhub_server::fuzz_targets::json_bodies(data));

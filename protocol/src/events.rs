@@ -89,10 +89,19 @@ impl ServerEvent {
         }
     }
 
-    /// Rebuilds an event from its wire name and payload JSON, as a client parses an SSE frame.
+    /// Rebuilds an event from its wire name and payload JSON, as a client parses an SSE frame or a
+    /// long-poll envelope: the envelope is rebuilt around the raw payload, so the payload is parsed
+    /// once, straight into its type. An error for a name this version does not know, or a payload
+    /// that does not fit it.
     pub fn from_parts(name: &str, data: &str) -> Result<ServerEvent, serde_json::Error> {
-        let data: serde_json::Value = serde_json::from_str(data)?;
-        serde_json::from_value(serde_json::json!({ "event": name, "data": data }))
+        let name = serde_json::to_string(name)?;
+        let mut envelope = String::with_capacity(name.len() + data.len() + 20);
+        envelope.push_str("{\"event\":");
+        envelope.push_str(&name);
+        envelope.push_str(",\"data\":");
+        envelope.push_str(data);
+        envelope.push('}');
+        serde_json::from_str(&envelope)
     }
 }
 
@@ -284,6 +293,22 @@ mod tests {
         });
         let back = ServerEvent::from_parts(ev.name(), &ev.data_json()).unwrap();
         assert_eq!(back, ev);
+        // A name this version does not know, a payload that does not fit, or one that tries to
+        // close the envelope early is an error, never another event.
+        for (name, data) in [
+            ("from:the-future", "{}"),
+            ("announcement", r#"{"txt":1}"#),
+            ("announcement", "not json"),
+            (
+                "announcement",
+                r#"{"text":"x"},"event":"chat:deleted","data":{"id":1}"#,
+            ),
+        ] {
+            assert!(
+                ServerEvent::from_parts(name, data).is_err(),
+                "{name} {data}"
+            );
+        }
     }
 
     #[test]

@@ -18,11 +18,11 @@ use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::connection::{Link, LinkOptions, StateCell};
 use crate::dispatch::Dispatcher;
 use crate::error::{Error, Result};
 use crate::hooks::{Hooks, Subscription, lock};
-use crate::http::{ChatHistoryQuery, Http};
+use crate::link::{Link, LinkOptions, StateCell};
+use crate::rest::{ChatHistoryQuery, Rest};
 use crate::types::{ConnectionState, ConnectionStatus, EventMeta, Transport, TransportNotice};
 
 /// Builds a [`Client`]; from [`Client::builder`]. Only the URL is required.
@@ -138,7 +138,7 @@ impl ClientBuilder {
         // A path prefix is kept; the trailing slash goes, since every path starts with one.
         let base = parsed.as_str().trim_end_matches('/').to_owned();
         let hooks = Arc::new(Hooks::new());
-        let http = Arc::new(Http::new(
+        let http = Arc::new(Rest::new(
             base,
             http_client,
             self.token,
@@ -169,7 +169,7 @@ pub struct Client {
 }
 
 struct Inner {
-    http: Arc<Http>,
+    http: Arc<Rest>,
     hooks: Arc<Hooks>,
     dispatcher: Arc<Dispatcher>,
     state: Arc<StateCell>,
@@ -626,7 +626,7 @@ impl Client {
 /// The admin calls, from [`Client::admin`]; they use the client's token.
 #[derive(Clone)]
 pub struct Admin {
-    http: Arc<Http>,
+    http: Arc<Rest>,
 }
 
 impl std::fmt::Debug for Admin {

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::hooks::{Hooks, lock};
-use crate::http::{ChatHistoryQuery, Http, WireEvent};
+use crate::rest::{ChatHistoryQuery, Rest, WireEvent};
 use crate::types::{EventMeta, ResyncSnapshot};
 
 /// One item of the fire queue.
@@ -92,7 +92,7 @@ impl Dispatcher {
         if wire.event == "ready" {
             return;
         }
-        let parsed = parse_event(&wire.event, &wire.data);
+        let parsed = ServerEvent::from_parts(&wire.event, &wire.data).ok();
         let mut c = lock(&self.cursors);
         // Queued under the lock, so two sources delivering at once keep the queue in id order.
         match parsed {
@@ -216,7 +216,7 @@ impl Dispatcher {
     /// The firing task of one session: takes the queue in order until the session stops.
     pub(crate) async fn run(
         self: Arc<Self>,
-        http: Arc<Http>,
+        http: Arc<Rest>,
         mut queue: mpsc::UnboundedReceiver<Job>,
         stop: CancellationToken,
     ) {
@@ -244,23 +244,9 @@ impl Dispatcher {
     }
 }
 
-/// Parses a wire event's payload by its name, straight into the typed [`ServerEvent`] (the envelope
-/// is rebuilt around the raw payload, so the payload is parsed once). `None` for a name this SDK
-/// does not know, or a payload that does not fit it.
-pub(crate) fn parse_event(name: &str, data: &str) -> Option<ServerEvent> {
-    let name = serde_json::to_string(name).ok()?;
-    let mut envelope = String::with_capacity(name.len() + data.len() + 20);
-    envelope.push_str("{\"event\":");
-    envelope.push_str(&name);
-    envelope.push_str(",\"data\":");
-    envelope.push_str(data);
-    envelope.push('}');
-    serde_json::from_str(&envelope).ok()
-}
-
 /// Refetches what `sync:required` names: cases and chat always, `me` and the inventory with a
 /// token. A part that cannot be loaded (a refusal, or still failing after 5 tries) is left out.
-pub(crate) async fn load_snapshot(http: &Http, reason: SyncReason) -> ResyncSnapshot {
+pub(crate) async fn load_snapshot(http: &Rest, reason: SyncReason) -> ResyncSnapshot {
     let signed_in = http.token().is_some();
     let (cases, chat, me, inventory) = tokio::join!(
         retrying(|| http.cases()),
@@ -445,11 +431,20 @@ mod tests {
     #[test]
     fn every_event_parses_back_from_its_wire_form() {
         for event in samples() {
-            assert_eq!(parse_event(event.name(), &event.data_json()), Some(event));
+            assert_eq!(
+                ServerEvent::from_parts(event.name(), &event.data_json()).ok(),
+                Some(event)
+            );
         }
-        assert_eq!(parse_event("from:the-future", "{}"), None);
-        assert_eq!(parse_event("announcement", "{\"txt\":1}"), None);
-        assert_eq!(parse_event("announcement", "not json"), None);
+        assert_eq!(ServerEvent::from_parts("from:the-future", "{}").ok(), None);
+        assert_eq!(
+            ServerEvent::from_parts("announcement", "{\"txt\":1}").ok(),
+            None
+        );
+        assert_eq!(
+            ServerEvent::from_parts("announcement", "not json").ok(),
+            None
+        );
     }
 
     fn wire(id: i64, event: &ServerEvent) -> WireEvent {

@@ -88,11 +88,11 @@
 
 mod backoff;
 mod client;
-mod connection;
 mod dispatch;
 mod error;
 mod hooks;
-mod http;
+mod link;
+mod rest;
 mod sse;
 mod types;
 
@@ -100,7 +100,7 @@ pub use backoff::Backoff;
 pub use client::{Admin, Client, ClientBuilder, Events, Started};
 pub use error::{Error, Result};
 pub use hooks::Subscription;
-pub use http::ChatHistoryQuery;
+pub use rest::ChatHistoryQuery;
 pub use types::{
     ConnectionState, ConnectionStatus, EventMeta, ResyncSnapshot, Transport, TransportKind,
     TransportNotice,

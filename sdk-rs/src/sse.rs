@@ -15,7 +15,7 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{describe, retry_after};
-use crate::http::{Http, WireEvent, is_event_stream};
+use crate::rest::{Rest, WireEvent, is_event_stream};
 
 /// What a session reports while it runs.
 pub(crate) trait SessionSink: Send {
@@ -118,7 +118,7 @@ pub(crate) fn interpret(block: Sse, sink: &mut impl SessionSink) {
 
 /// Runs one SSE request until it ends, and reports how.
 pub(crate) async fn run_session(
-    http: &Http,
+    http: &Rest,
     cursor: Option<i64>,
     timing: SessionTiming,
     cancel: &CancellationToken,

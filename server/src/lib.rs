@@ -17,12 +17,16 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 pub mod error;
-pub mod fuzzing;
+/// The fuzz targets' entry points: only in tests and in builds for `fuzz/`.
+#[cfg(any(test, feature = "fuzz-targets"))]
+pub mod fuzz_targets;
 pub mod http;
 pub mod hub;
 pub mod limits;
 pub mod net;
+pub mod state;
 pub mod store;
+pub mod stream;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -33,9 +37,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::PasswordGate;
 use crate::config::Config;
-use crate::http::AppState;
 use crate::hub::{Hub, HubConfig};
 use crate::limits::Limits;
+use crate::state::AppState;
 use crate::store::Store;
 
 /// How long the password gate keeps its argon2 blocks (19 MiB each) after the last check: logins

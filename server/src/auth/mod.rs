@@ -1,6 +1,7 @@
-//! Passwords (argon2id, through a bounded gate: [`passwords`]) and opaque session tokens (random,
-//! stored only as SHA-256).
+//! Passwords (argon2id, through a bounded gate: [`passwords`]), opaque session tokens (random,
+//! stored only as SHA-256), and who a request comes from ([`credentials`]).
 
+pub mod credentials;
 pub mod passwords;
 
 pub use passwords::{Busy, PasswordGate, hash_password, verify_password};

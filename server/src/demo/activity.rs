@@ -7,7 +7,6 @@
 //! the outbox apply as for any member, and a demo member's money comes from top-ups with payment ids
 //! of their own, as a club member's would. Only the HTTP layer (tokens, rate limits) is skipped.
 
-use std::str::FromStr;
 use std::time::Duration;
 
 use cyberhub_protocol::{Case, Rarity, TopupRequest};
@@ -16,33 +15,8 @@ use rand::seq::IndexedRandom;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+pub use crate::config::Pace;
 use crate::store::{Store, StoreError, now_ms};
-
-/// How often the demo members act: the mean time between two actions of the club as a whole, or
-/// off. Parsed from `3s`, `1500ms` or `off`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pace(pub Option<Duration>);
-
-impl FromStr for Pace {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Pace, String> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("off") {
-            return Ok(Pace(None));
-        }
-        let bad = || format!("{s:?} is not a pace like 3s, 1500ms or off");
-        let (number, millis) = match s.strip_suffix("ms") {
-            Some(n) => (n, 1),
-            None => (s.strip_suffix('s').ok_or_else(bad)?, 1000),
-        };
-        let n: u64 = number.trim().parse().map_err(|_| bad())?;
-        if n == 0 {
-            return Err(bad());
-        }
-        Ok(Pace(Some(Duration::from_millis(n * millis))))
-    }
-}
 
 /// The longest the club stays without a chat message, and without a drop: "now and then" must
 /// still show within the first half minute.
@@ -191,19 +165,6 @@ async fn chat(store: &Store, member: i64) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pace_is_a_duration_or_off() {
-        assert_eq!("3s".parse(), Ok(Pace(Some(Duration::from_secs(3)))));
-        assert_eq!(
-            "1500ms".parse(),
-            Ok(Pace(Some(Duration::from_millis(1500))))
-        );
-        assert_eq!("OFF".parse(), Ok(Pace(None)));
-        for bad in ["", "0s", "3", "fast", "-1s", "1.5s"] {
-            assert!(bad.parse::<Pace>().is_err(), "{bad:?} was accepted");
-        }
-    }
 
     #[test]
     fn overdue_messages_and_drops_come_first() {

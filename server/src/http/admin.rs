@@ -10,11 +10,11 @@ use cyberhub_protocol::{
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::{AdminUser, Json, Path};
 use super::openapi::Errors;
-use super::validate::{MAX_MONEY, check_len, check_password, check_range, check_username};
+use super::validate;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -32,8 +32,7 @@ async fn create_user(
     admin: AdminUser,
     Json(req): Json<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
-    check_username(&req.username)?;
-    check_password(&req.password)?;
+    validate::create_user(&req)?;
     let hash = state.passwords.hash(req.password).await??;
     let user = state
         .store
@@ -52,11 +51,7 @@ async fn adjust_balance(
     Path(user_id): Path<i64>,
     Json(req): Json<BalanceAdjustRequest>,
 ) -> Result<Json<BalanceAdjustResponse>, ApiError> {
-    if req.delta == 0 {
-        return Err(ApiError::invalid("zero_delta", "delta must not be zero"));
-    }
-    check_range("delta", req.delta.saturating_abs(), 1, MAX_MONEY)?;
-    check_len("reason", &req.reason, 1, 200)?;
+    validate::balance_adjust(&req)?;
     Ok(Json(
         state
             .store
@@ -74,7 +69,7 @@ async fn announce(
     admin: AdminUser,
     Json(req): Json<AnnouncementRequest>,
 ) -> Result<(StatusCode, Json<AnnouncementResponse>), ApiError> {
-    check_len("text", &req.text, 1, 500)?;
+    validate::announcement(&req)?;
     let event_id = state.store.announce(&req.text).await?;
     Ok((StatusCode::CREATED, Json(AnnouncementResponse { event_id })))
 }

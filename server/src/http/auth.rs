@@ -9,13 +9,14 @@ use cyberhub_protocol::{LoginRequest, LoginResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::client_ip::ClientIp;
-use super::extract::{AuthUser, Json, SESSION_COOKIE};
+use super::extract::{AuthUser, Json};
 use super::openapi::Errors;
+use crate::auth::credentials::SESSION_COOKIE;
 use crate::auth::{new_token, token_hash};
 use crate::error::ApiError;
 use crate::limits::username_key;
+use crate::state::AppState;
 use crate::store::now_ms;
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -7,11 +7,11 @@ use cyberhub_protocol::{Case, CaseInput, CaseList, OpenCaseResponse};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::{AdminUser, AuthUser, Json, Path};
 use super::openapi::Errors;
 use super::validate::case_input;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

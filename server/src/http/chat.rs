@@ -11,14 +11,11 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::{AdminUser, AuthUser, Json, Path, Query};
 use super::openapi::Errors;
-use super::validate::{chat_text, check_len, check_range};
+use super::validate::{self, chat_text, check_range};
 use crate::error::ApiError;
-
-/// The longest mute: 30 days, in minutes.
-const MAX_MUTE_MINUTES: i64 = 30 * 24 * 60;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -108,8 +105,7 @@ async fn mute(
     Path(user_id): Path<i64>,
     Json(req): Json<MuteRequest>,
 ) -> Result<Json<MuteResponse>, ApiError> {
-    check_range("minutes", req.minutes, 0, MAX_MUTE_MINUTES)?;
-    check_len("reason", &req.reason, 0, 200)?;
+    validate::mute(&req)?;
     Ok(Json(
         state
             .store

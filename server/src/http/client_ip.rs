@@ -3,49 +3,18 @@
 //! own key by sending the header.
 
 use std::convert::Infallible;
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
 
+pub use crate::config::IpRange;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::request::Parts;
-use ipnet::IpNet;
-
-use super::AppState;
 
 /// The socket address of the connection a request came on; the accept loop puts it in every
 /// request's extensions.
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
-
-/// An address or a CIDR range, as `CYBERHUB_TRUSTED_PROXIES` lists them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IpRange(pub IpNet);
-
-impl IpRange {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        self.0.contains(&canonical(ip))
-    }
-}
-
-impl FromStr for IpRange {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<IpRange, String> {
-        let s = s.trim();
-        s.parse::<IpNet>()
-            .or_else(|_| s.parse::<IpAddr>().map(IpNet::from))
-            .map(IpRange)
-            .map_err(|_| format!("{s:?} is neither an IP address nor a CIDR range"))
-    }
-}
-
-impl fmt::Display for IpRange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// The client's address for limits and logs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,7 +42,7 @@ impl FromRequestParts<AppState> for ClientIp {
 /// `X-Forwarded-For` that is not one of the trusted proxies (the left part is the client's own
 /// say and can be forged).
 pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpRange]) -> IpAddr {
-    let peer = canonical(peer);
+    let peer = peer.to_canonical();
     let is_trusted = |ip: IpAddr| is_trusted_proxy(ip, trusted);
     if !is_trusted(peer) {
         return peer;
@@ -83,7 +52,12 @@ pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpRange]) -> IpAd
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|hop| hop.trim().parse::<IpAddr>().ok().map(canonical))
+        .map(|hop| {
+            hop.trim()
+                .parse::<IpAddr>()
+                .ok()
+                .map(|ip| ip.to_canonical())
+        })
         .collect::<Vec<_>>();
     let mut client = peer;
     for hop in forwarded.into_iter().rev() {
@@ -103,13 +77,6 @@ pub fn is_trusted_proxy(ip: IpAddr, trusted: &[IpRange]) -> bool {
 }
 
 /// IPv4 addresses seen through an IPv6 socket (`::ffff:a.b.c.d`) as plain IPv4.
-fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,8 +15,8 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The middleware; see the module comment.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {

@@ -8,11 +8,11 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::{Json, Query};
 use super::openapi::Errors;
 use super::validate::check_range;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(recent))

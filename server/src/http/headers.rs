@@ -28,8 +28,8 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::AppState;
 use crate::config::Config;
+use crate::state::AppState;
 
 /// What an answer is, for the headers it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use cyberhub_protocol::{Inventory, SellResponse, User};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::{AuthUser, Json, Path};
 use super::openapi::Errors;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

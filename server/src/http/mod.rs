@@ -12,8 +12,7 @@ pub mod headers;
 mod me;
 mod openapi;
 mod ops;
-pub mod sse;
-pub mod stream;
+mod stream;
 pub mod validate;
 pub mod web;
 pub mod webhooks;
@@ -25,8 +24,6 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::{AUTHORIZATION, COOKIE, HeaderName, SET_COOKIE};
-use metrics_exporter_prometheus::PrometheusHandle;
-use tokio_util::sync::CancellationToken;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::sensitive_headers::SetSensitiveHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -34,29 +31,10 @@ use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::auth::PasswordGate;
 use crate::config::Config;
 use crate::error::ApiError;
-use crate::hub::Hub;
-use crate::limits::Limits;
-use crate::store::Store;
+use crate::state::AppState;
 use openapi::ApiDoc;
-
-/// Everything a handler needs; cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub hub: Hub,
-    pub config: Arc<Config>,
-    /// Cancelled when the server begins to shut down; streams end on it.
-    pub shutdown: CancellationToken,
-    pub metrics: PrometheusHandle,
-    pub limits: Arc<Limits>,
-    /// Every password hash and check goes through it.
-    pub passwords: PasswordGate,
-    /// The security and CORS headers of every answer, on both paths.
-    pub headers: Arc<headers::HeaderPolicy>,
-}
 
 /// Every route but the two stream endpoints, with its OpenAPI description: the router and the
 /// document are built from the same attributes, so they cannot drift apart.

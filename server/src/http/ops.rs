@@ -17,11 +17,11 @@ use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::Json;
 use super::openapi::Errors;
 use crate::config::Config;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// `/health`, and `/metrics` unless it has a listener of its own.
 pub fn router(config: &Config) -> OpenApiRouter<AppState> {

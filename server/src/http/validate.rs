@@ -1,12 +1,18 @@
-//! Small input rules shared by the handlers; each failure is a 422 naming the field.
+//! The input rules of the handlers: one function per request body, built from small checks, each
+//! failure a 422 naming the field. The fuzz targets call the same functions.
 
-use cyberhub_protocol::CaseInput;
+use cyberhub_protocol::{
+    AnnouncementRequest, BalanceAdjustRequest, CaseInput, CreateUserRequest, MuteRequest,
+    TopupRequest,
+};
 
 use crate::error::ApiError;
 
 /// The largest amount of money one request may name (10 billion roubles in kopecks); balances stay
 /// far below 2^53, so JavaScript clients read them exactly.
 pub const MAX_MONEY: i64 = 1_000_000_000_000;
+/// The longest chat mute, in minutes: 30 days.
+pub const MAX_MUTE_MINUTES: i64 = 30 * 24 * 60;
 
 /// `value` must be `min..=max` characters long (after trimming it must not be blank when `min > 0`).
 pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(), ApiError> {
@@ -122,4 +128,36 @@ pub fn case_input(input: &CaseInput) -> Result<(), ApiError> {
         check_range("item weight", item.weight, 1, 1_000_000_000)?;
     }
     Ok(())
+}
+
+/// An account an admin creates.
+pub fn create_user(req: &CreateUserRequest) -> Result<(), ApiError> {
+    check_username(&req.username)?;
+    check_password(&req.password)
+}
+
+/// An admin's change to a balance: not zero, within the money bounds, with a reason.
+pub fn balance_adjust(req: &BalanceAdjustRequest) -> Result<(), ApiError> {
+    if req.delta == 0 {
+        return Err(ApiError::invalid("zero_delta", "delta must not be zero"));
+    }
+    check_range("delta", req.delta.saturating_abs(), 1, MAX_MONEY)?;
+    check_len("reason", &req.reason, 1, 200)
+}
+
+/// An announcement's text.
+pub fn announcement(req: &AnnouncementRequest) -> Result<(), ApiError> {
+    check_len("text", &req.text, 1, 500)
+}
+
+/// A chat mute: 0 (lift it) to [`MAX_MUTE_MINUTES`], with an optional reason.
+pub fn mute(req: &MuteRequest) -> Result<(), ApiError> {
+    check_range("minutes", req.minutes, 0, MAX_MUTE_MINUTES)?;
+    check_len("reason", &req.reason, 0, 200)
+}
+
+/// A payment from the billing system.
+pub fn topup(req: &TopupRequest) -> Result<(), ApiError> {
+    check_len("payment_id", &req.payment_id, 1, 128)?;
+    check_range("amount", req.amount, 1, MAX_MONEY)
 }

@@ -10,11 +10,11 @@ use sha2::Sha256;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::AppState;
 use super::extract::Json;
 use super::openapi::Errors;
-use super::validate::{MAX_MONEY, check_len, check_range};
+use super::validate;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 /// The header carrying `sha256=<hex HMAC-SHA256 of the raw body>`.
 pub const SIGNATURE_HEADER: &str = "x-cyberhub-signature";
@@ -65,8 +65,7 @@ async fn topup(
         code: "invalid_json",
         message: format!("invalid top-up body: {e}"),
     })?;
-    check_len("payment_id", &req.payment_id, 1, 128)?;
-    check_range("amount", req.amount, 1, MAX_MONEY)?;
+    validate::topup(&req)?;
     let answer = state.store.topup(&req).await?;
     tracing::info!(payment_id = %answer.payment_id, user_id = answer.user_id, amount = answer.amount, "top-up");
     Ok(Json(answer))

@@ -6,98 +6,20 @@
 //! (one atomic per key), and its keyed state can be trimmed of idle keys, which bounds memory under
 //! a flood of distinct keys.
 
-use std::fmt;
 use std::hash::Hash;
-use std::num::NonZeroU32;
-use std::str::FromStr;
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-/// One rule: at most a burst of `count`, refilled at `count` per `period`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateRule {
-    pub count: NonZeroU32,
-    pub period: Duration,
-}
+pub use crate::config::{RateRule, RateRules};
 
-impl RateRule {
-    fn quota(self) -> Quota {
-        let per_cell = (self.period / self.count.get()).max(Duration::from_nanos(1));
-        Quota::with_period(per_cell)
-            .expect("a nonzero period")
-            .allow_burst(self.count)
-    }
-}
-
-impl fmt::Display for RateRule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}s", self.count, self.period.as_secs_f64())
-    }
-}
-
-impl FromStr for RateRule {
-    type Err = String;
-
-    /// `COUNT/PERIOD`, the period a number with a unit: `5/10s`, `30/1m`, `1000/1h`.
-    fn from_str(s: &str) -> Result<RateRule, String> {
-        let bad = || format!("{s:?} is not a rate like 5/10s, 30/1m or 100/1h");
-        let (count, period) = s.trim().split_once('/').ok_or_else(bad)?;
-        let count: NonZeroU32 = count.trim().parse().map_err(|_| bad())?;
-        let period = period.trim();
-        let unit_at = period.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (number, unit) = period.split_at(unit_at);
-        let number: u64 = number.parse().map_err(|_| bad())?;
-        let seconds = match unit {
-            "ms" => return rule(count, Duration::from_millis(number), bad),
-            "s" => number,
-            "m" => number * 60,
-            "h" => number * 3600,
-            _ => return Err(bad()),
-        };
-        rule(count, Duration::from_secs(seconds), bad)
-    }
-}
-
-fn rule(count: NonZeroU32, period: Duration, bad: impl Fn() -> String) -> Result<RateRule, String> {
-    if period.is_zero() {
-        return Err(bad());
-    }
-    Ok(RateRule { count, period })
-}
-
-/// A limit's rules, as configured: comma-separated rules (`5/10s,30/1m`), or `off`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RateRules(pub Vec<RateRule>);
-
-impl FromStr for RateRules {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<RateRules, String> {
-        if s.trim().eq_ignore_ascii_case("off") || s.trim().is_empty() {
-            return Ok(RateRules(Vec::new()));
-        }
-        s.split(',')
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .map(RateRules)
-    }
-}
-
-impl fmt::Display for RateRules {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.is_empty() {
-            return f.write_str("off");
-        }
-        for (i, rule) in self.0.iter().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            write!(f, "{rule}")?;
-        }
-        Ok(())
-    }
+/// governor's quota for a rule: a burst of `count`, one more every `period / count`.
+fn quota(rule: RateRule) -> Quota {
+    let per_cell = (rule.period / rule.count.get()).max(Duration::from_nanos(1));
+    Quota::with_period(per_cell)
+        .expect("a nonzero period")
+        .allow_burst(rule.count)
 }
 
 /// A refused request: when to try again.
@@ -130,7 +52,7 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
             limiters: rules
                 .0
                 .iter()
-                .map(|rule| RateLimiter::dashmap(rule.quota()))
+                .map(|rule| RateLimiter::dashmap(quota(*rule)))
                 .collect(),
             clock: DefaultClock::default(),
         }
@@ -173,24 +95,6 @@ impl<K: Hash + Eq + Clone> RateLimit<K> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rules_parse_from_their_written_form() {
-        let rules: RateRules = "5/10s, 30/1m,100/1h,3/500ms".parse().unwrap();
-        let secs: Vec<(u32, u64)> = rules
-            .0
-            .iter()
-            .map(|r| (r.count.get(), r.period.as_millis() as u64))
-            .collect();
-        assert_eq!(
-            secs,
-            [(5, 10_000), (30, 60_000), (100, 3_600_000), (3, 500)]
-        );
-        assert!("off".parse::<RateRules>().unwrap().0.is_empty());
-        for bad in ["5", "0/1s", "5/", "5/10", "5/10d", "x/1s", "5/0s"] {
-            assert!(bad.parse::<RateRules>().is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn a_burst_passes_then_the_next_waits_for_a_refill() {

@@ -31,12 +31,12 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
-use crate::http::AppState;
 use crate::http::client_ip::{PeerAddr, client_ip, is_trusted_proxy};
 use crate::http::headers::Answer;
-use crate::http::sse::SseSession;
 use crate::limits::conns::raise_file_limit;
 use crate::limits::{Admitted, ConnectionLimits};
+use crate::state::AppState;
+use crate::stream::{SseSession, StreamRequest};
 use rewind::Rewind;
 use write_deadline::WriteDeadline;
 
@@ -194,7 +194,7 @@ async fn accept_stream(mut stream: TcpStream, state: &AppState) -> Accepted {
             // Declined (bad token or cursor, a limit) goes to axum, which answers with the usual
             // JSON error.
             let ip = request_ip(&stream, &request, state);
-            if let Ok(session) = SseSession::open(state, &request.headers, &request.uri, ip).await {
+            if let Ok(session) = SseSession::open(state, &request.stream_request(ip)).await {
                 let response_head = sse_raw::response_head(&request, state);
                 return Accepted::Stream(stream, session, response_head);
             }
@@ -253,6 +253,17 @@ struct FastRequest {
     received: Instant,
 }
 
+impl FastRequest {
+    /// The request as a stream session reads it.
+    fn stream_request(&self, ip: std::net::IpAddr) -> StreamRequest<'_> {
+        StreamRequest {
+            headers: &self.headers,
+            uri: &self.uri,
+            ip,
+        }
+    }
+}
+
 /// Parses `head`; `Some` only for what the fast path serves: a complete HTTP/1.1 `GET` of one of
 /// the two stream endpoints, without a body (no `Content-Length` or `Transfer-Encoding` at all), an
 /// expectation or an upgrade, whose every header hyper would also accept. Everything else goes to
@@ -304,6 +315,7 @@ fn request_ip(stream: &TcpStream, request: &FastRequest, state: &AppState) -> st
 /// What the fast path makes of `head` (any bytes), checked against what must always hold: it
 /// never panics, and whatever it serves is a complete head of a plain GET without a body. For
 /// the fuzz target and its regression tests.
+#[cfg(any(test, feature = "fuzz-targets"))]
 pub fn check_head(head: &[u8]) {
     let complete = !matches!(parse_head(head), Ok(httparse::Status::Partial));
     if let Some(request) = fast_request(head) {

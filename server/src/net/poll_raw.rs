@@ -16,9 +16,9 @@ use tokio::net::TcpStream;
 use super::write_deadline::write_within;
 use super::{FastRequest, Route, fast_request, read_head, serve_hyper};
 use crate::error::ApiError;
-use crate::http::AppState;
-use crate::http::stream::PollSession;
 use crate::limits::Admitted;
+use crate::state::AppState;
+use crate::stream::PollSession;
 
 /// How long a kept-alive connection may idle between two polls.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -43,13 +43,7 @@ pub fn serve(
         loop {
             let rest = bytes.split_off(request.head_len.min(bytes.len()));
             let ip = super::request_ip(&stream, &request, &state);
-            let opened = Box::pin(PollSession::open(
-                &state,
-                &request.headers,
-                &request.uri,
-                ip,
-            ))
-            .await;
+            let opened = Box::pin(PollSession::open(&state, &request.stream_request(ip))).await;
             let Ok(session) = opened else {
                 // axum answers this one (and whatever follows) with the usual JSON error.
                 bytes.extend_from_slice(&rest);

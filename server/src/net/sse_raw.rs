@@ -9,9 +9,9 @@ use tokio::net::TcpStream;
 
 use super::FastRequest;
 use super::write_deadline::write_within;
-use crate::http::AppState;
-use crate::http::sse::{SSE_HEADERS, SseSession};
 use crate::limits::Admitted;
+use crate::state::AppState;
+use crate::stream::{SSE_HEADERS, SseSession};
 
 /// Writes the response head; whether the client took it. Runs in the connection's first task,
 /// before the stream's own task starts.

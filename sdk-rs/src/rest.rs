@@ -50,21 +50,21 @@ pub(crate) struct PollAnswer {
 }
 
 /// Where and as whom: shared by the client, its stream task and its resyncs.
-pub(crate) struct Http {
+pub(crate) struct Rest {
     base: String,
     client: reqwest::Client,
     token: RwLock<Option<String>>,
     request_timeout: Duration,
 }
 
-impl Http {
+impl Rest {
     pub(crate) fn new(
         base: String,
         client: reqwest::Client,
         token: Option<String>,
         request_timeout: Duration,
     ) -> Self {
-        Http {
+        Rest {
             base,
             client,
             token: RwLock::new(token),

@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::attacker::{Attack, Attackers};
+use crate::attack_fleet::{Attack, Attackers};
 use crate::client::{Behaviour, ConnSpec};
-use crate::fleet::{Fleet, next_source};
 use crate::scenarios::{SSE, latency_figures, median, publish_spaced};
+use crate::stream_fleet::{Fleet, next_source};
 use crate::target::Target;
 
 /// Counts for one mode.

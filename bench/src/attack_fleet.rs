@@ -4,20 +4,19 @@
 //! - `slowloris`: a `POST` whose head promises a body that never comes;
 //! - `slow-reader`: `GET /v1/events` with a tiny receive buffer, never read.
 //!
-//! A process reads its job from stdin as one JSON line, answers `ready` once every connection is
-//! made, answers `status` with how many the server has not closed yet, and ends on `quit`.
+//! [`Attackers`] starts them; [`main`] is one (the hidden `attack-worker` command): it takes its
+//! job, answers `ready` once every connection is made, answers `status` with how many the server
+//! has not closed yet, and ends on `quit`.
 
-use std::io::{BufRead, Write};
 use std::net::{IpAddr, SocketAddr};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use crate::process::{self, Helper};
 
 /// Connections opened at a time.
 const CONNECT_BATCH: usize = 500;
@@ -47,9 +46,7 @@ struct Ready {
 
 /// Runs an attacking process on stdin/stdout (the hidden `attack-worker` command).
 pub fn main() -> anyhow::Result<()> {
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    let job: Job = serde_json::from_str(&line)?;
+    let job: Job = process::read_job()?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -76,19 +73,11 @@ pub fn main() -> anyhow::Result<()> {
             open.fetch_add(1, Ordering::Relaxed);
             tokio::spawn(hold(stream, job.attack, open.clone()));
         }
-        answer(&ready)?;
-        let (tx, mut commands) = tokio::sync::mpsc::unbounded_channel();
-        std::thread::spawn(move || {
-            for line in std::io::stdin().lock().lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        process::answer(&ready)?;
+        let mut commands = process::commands();
         while let Some(command) = commands.recv().await {
             match command.trim() {
-                "status" => answer(&open.load(Ordering::Relaxed))?,
+                "status" => process::answer(&open.load(Ordering::Relaxed))?,
                 "quit" => break,
                 _ => {}
             }
@@ -147,22 +136,9 @@ async fn hold(mut stream: tokio::net::TcpStream, attack: Attack, open: Arc<Atomi
     }
 }
 
-fn answer<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", serde_json::to_string(value)?)?;
-    out.flush()?;
-    Ok(())
-}
-
-struct Process {
-    _child: Child,
-    stdin: ChildStdin,
-    lines: Lines<BufReader<ChildStdout>>,
-}
-
 /// Attacking processes and their connections.
 pub struct Attackers {
-    processes: Vec<Process>,
+    processes: Vec<Helper>,
     pub connected: usize,
     pub failed: usize,
 }
@@ -177,7 +153,6 @@ impl Attackers {
         count: usize,
         per_process: usize,
     ) -> anyhow::Result<Attackers> {
-        let exe = std::env::current_exe()?;
         let mut attackers = Attackers {
             processes: Vec::new(),
             connected: 0,
@@ -188,38 +163,19 @@ impl Attackers {
             while left > 0 {
                 let n = left.min(per_process);
                 left -= n;
-                let mut child = Command::new(&exe)
-                    .arg("attack-worker")
-                    .stdin(Stdio::piped())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::inherit())
-                    .kill_on_drop(true)
-                    .spawn()?;
-                let mut stdin = child.stdin.take().context("stdin")?;
-                let lines = BufReader::new(child.stdout.take().context("stdout")?).lines();
                 let job = Job {
                     addr,
                     src,
                     attack,
                     count: n,
                 };
-                stdin
-                    .write_all(format!("{}\n", serde_json::to_string(&job)?).as_bytes())
-                    .await?;
-                attackers.processes.push(Process {
-                    _child: child,
-                    stdin,
-                    lines,
-                });
+                attackers
+                    .processes
+                    .push(Helper::start("attack-worker", &job).await?);
             }
         }
         for process in &mut attackers.processes {
-            let line = process
-                .lines
-                .next_line()
-                .await?
-                .context("attacker ended before it was ready")?;
-            let ready: Ready = serde_json::from_str(&line)?;
+            let ready: Ready = process.answer().await?;
             attackers.connected += ready.connected;
             attackers.failed += ready.failed;
         }
@@ -230,9 +186,8 @@ impl Attackers {
     pub async fn still_open(&mut self) -> anyhow::Result<usize> {
         let mut open = 0;
         for process in &mut self.processes {
-            process.stdin.write_all(b"status\n").await?;
-            let line = process.lines.next_line().await?.context("attacker ended")?;
-            open += line.trim().parse::<usize>()?;
+            process.send("status").await?;
+            open += process.answer::<usize>().await?;
         }
         Ok(open)
     }
@@ -240,10 +195,7 @@ impl Attackers {
     /// Ends the attack: the processes exit and their connections close.
     pub async fn close(mut self) {
         for process in &mut self.processes {
-            let _ = process.stdin.write_all(b"quit\n").await;
-        }
-        for process in &mut self.processes {
-            let _ = process.lines.next_line().await;
+            process.quit().await;
         }
     }
 }

@@ -1,24 +1,18 @@
-//! One SSE connection, independent of the HTTP stack that carries it: the axum route and the
-//! connection-level fast path (`crate::net`) both pull their bytes from an [`SseSession`], so they
-//! behave the same byte for byte.
+//! One SSE stream: `retry:` and a `ready` frame first, then the feed's events (frames already
+//! queued merged into one write) and heartbeats, and on shutdown a jittered `retry:` hint.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, Uri};
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use cyberhub_protocol::{Ready, names};
 use rand::RngExt;
 use serde::Deserialize;
 
-use std::net::IpAddr;
-
-use super::AppState;
-use super::extract::stream_viewer;
-use super::stream::admit;
+use super::{StreamRequest, parse_cursor};
 use crate::error::ApiError;
-use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport, Viewer};
+use crate::hub::{ClientGuard, Encoded, Feed, FeedItem, Transport};
+use crate::state::AppState;
 
 /// Frames already queued are merged into one write up to about this many bytes.
 const MERGE_LIMIT: usize = 64 * 1024;
@@ -57,30 +51,24 @@ pub struct SseSession {
 }
 
 impl SseSession {
-    /// Authenticates the viewer, parses the cursor (`Last-Event-ID`, else `?last_event_id=`) and
-    /// opens the feed. The errors are the endpoint's 4xx answers.
+    /// Opens the stream ([`super::open`]); the cursor is `Last-Event-ID`, else `?last_event_id=`.
     pub async fn open(
         state: &AppState,
-        headers: &HeaderMap,
-        uri: &Uri,
-        ip: IpAddr,
+        request: &StreamRequest<'_>,
     ) -> Result<SseSession, ApiError> {
-        let viewer = stream_viewer(state, headers).await?;
-        admit(state, ip, viewer.as_ref(), Transport::Sse)?;
-        let params = axum::extract::Query::<SseParams>::try_from_uri(uri)?.0;
-        let header_cursor = headers
-            .get("last-event-id")
-            .map(|v| v.to_str().unwrap_or("\u{0}"));
-        let resume = parse_cursor(
-            header_cursor.or(params.last_event_id.as_deref()),
-            "Last-Event-ID",
-        )?;
-        let user_id = viewer.as_ref().map(|u| u.id);
-        let mut feed = state
-            .hub
-            .open_feed(viewer.as_ref().map(Viewer::from), resume)
-            .await?;
-        let guard = state.hub.client_guard(Transport::Sse);
+        let opened = super::open(state, request, Transport::Sse, |headers, uri| {
+            let params = axum::extract::Query::<SseParams>::try_from_uri(uri)?.0;
+            let header_cursor = headers
+                .get("last-event-id")
+                .map(|v| v.to_str().unwrap_or("\u{0}"));
+            let cursor = parse_cursor(
+                header_cursor.or(params.last_event_id.as_deref()),
+                "Last-Event-ID",
+            )?;
+            Ok((cursor, ()))
+        })
+        .await?;
+        let (mut feed, guard, user_id) = (opened.feed, opened.guard, opened.user_id);
 
         let config = &state.config;
         let ready = Ready {
@@ -214,19 +202,4 @@ fn delivered_counter() -> &'static metrics::Counter {
 /// The event's frame; cloning `Bytes` shares the one encoding.
 fn shared(event: &Arc<Encoded>) -> Bytes {
     event.sse.clone()
-}
-
-/// Parses a client's cursor: absent or empty is `None`, anything but a non-negative integer is a 400.
-pub fn parse_cursor(raw: Option<&str>, what: &str) -> Result<Option<i64>, ApiError> {
-    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
-        return Ok(None);
-    };
-    match raw.parse::<i64>() {
-        Ok(id) if id >= 0 => Ok(Some(id)),
-        _ => Err(ApiError::BadRequest {
-            status: axum::http::StatusCode::BAD_REQUEST,
-            code: "invalid_last_event_id",
-            message: format!("{what} must be a non-negative integer event id"),
-        }),
-    }
 }

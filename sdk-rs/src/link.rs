@@ -26,7 +26,7 @@ use crate::backoff::Backoff;
 use crate::dispatch::{Dispatcher, Job};
 use crate::error::Error;
 use crate::hooks::{Hooks, lock};
-use crate::http::{Http, PollAnswer, WireEvent};
+use crate::rest::{PollAnswer, Rest, WireEvent};
 use crate::sse::{SessionResult, SessionSink, SessionTiming, SseOutcome, run_session};
 use crate::types::{ConnectionState, ConnectionStatus, Transport, TransportKind, TransportNotice};
 
@@ -82,7 +82,7 @@ impl StateCell {
 
 /// One session of the transport loop: everything it reads and reports to.
 pub(crate) struct Link {
-    pub http: Arc<Http>,
+    pub http: Arc<Rest>,
     pub dispatcher: Arc<Dispatcher>,
     pub state: Arc<StateCell>,
     pub hooks: Arc<Hooks>,
@@ -117,7 +117,7 @@ struct Probe {
 impl Link {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
-        http: Arc<Http>,
+        http: Arc<Rest>,
         dispatcher: Arc<Dispatcher>,
         state: Arc<StateCell>,
         hooks: Arc<Hooks>,

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::http::client_ip::IpRange;
-use crate::limits::RateRules;
+mod values;
+
+pub use values::{IpRange, Pace, RateRule, RateRules};
 
 /// CyberHub realtime: the CyberHub API with a live event stream (SSE and long-poll).
 #[derive(Debug, Parser)]
@@ -30,7 +31,7 @@ pub enum Command {
         /// With --demo: the mean time between two actions of the demo members (openings, sales,
         /// chat), e.g. `3s` or `1500ms`; `off` for none. Without --demo nothing of it runs.
         #[arg(long, env = "CYBERHUB_DEMO_ACTIVITY", default_value = "3s")]
-        demo_activity: crate::demo::Pace,
+        demo_activity: Pace,
     },
     /// Manage accounts.
     User {
