@@ -54,6 +54,7 @@ mod chat;
 mod outbox;
 mod postgres;
 mod session_cache;
+mod sql;
 mod sqlite;
 mod tx;
 mod users;

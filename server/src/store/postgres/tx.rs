@@ -8,6 +8,7 @@ use std::sync::Arc;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::store::cases::{CASE_WITH_ITEMS, CaseJoinRow, assemble_join};
+use crate::store::sql;
 use crate::store::tx::Tx;
 use crate::store::{StoreError, StoredEvent};
 
@@ -61,16 +62,13 @@ impl Tx for PgTx {
         role: Role,
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let inserted = sqlx::query_scalar(
-            "INSERT INTO users (username, password_hash, role, balance, created_at)
-             VALUES ($1, $2, $3, 0, $4) RETURNING id",
-        )
-        .bind(username)
-        .bind(password_hash)
-        .bind(role.as_str())
-        .bind(now)
-        .fetch_one(&mut *self.tx)
-        .await;
+        let inserted = sqlx::query_scalar(sql::INSERT_USER)
+            .bind(username)
+            .bind(password_hash)
+            .bind(role.as_str())
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await;
         match inserted {
             Ok(id) => Ok(Some(id)),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(None),
@@ -79,7 +77,7 @@ impl Tx for PgTx {
     }
 
     async fn user_exists(&mut self, user_id: i64) -> Result<bool, StoreError> {
-        let found: Option<i32> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+        let found: Option<i32> = sqlx::query_scalar(sql::USER_EXISTS)
             .bind(user_id)
             .fetch_optional(&mut *self.tx)
             .await?;
@@ -87,12 +85,10 @@ impl Tx for PgTx {
     }
 
     async fn user_id_by_name(&mut self, username: &str) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-                .bind(username)
-                .fetch_optional(&mut *self.tx)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(sql::USER_ID_BY_NAME)
+            .bind(username)
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     async fn insert_session(
@@ -102,21 +98,18 @@ impl Tx for PgTx {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-             VALUES ($1, $2, $3, $4)",
-        )
-        .bind(token_hash)
-        .bind(user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query(sql::INSERT_SESSION)
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
     async fn delete_session(&mut self, token_hash: &str) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        Ok(sqlx::query(sql::DELETE_SESSION)
             .bind(token_hash)
             .execute(&mut *self.tx)
             .await?
@@ -124,7 +117,7 @@ impl Tx for PgTx {
     }
 
     async fn delete_sessions_of(&mut self, user_id: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        Ok(sqlx::query(sql::DELETE_SESSIONS_OF)
             .bind(user_id)
             .execute(&mut *self.tx)
             .await?
@@ -132,7 +125,7 @@ impl Tx for PgTx {
     }
 
     async fn delete_expired_sessions(&mut self, now: i64) -> Result<u64, StoreError> {
-        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+        Ok(sqlx::query(sql::DELETE_EXPIRED_SESSIONS)
             .bind(now)
             .execute(&mut *self.tx)
             .await?
@@ -140,7 +133,7 @@ impl Tx for PgTx {
     }
 
     async fn forget_revocations(&mut self, before: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM session_revocations WHERE revoked_at < $1")
+        sqlx::query(sql::FORGET_REVOCATIONS)
             .bind(before)
             .execute(&mut *self.tx)
             .await?;
@@ -156,16 +149,13 @@ impl Tx for PgTx {
     }
 
     async fn insert_case(&mut self, input: &CaseInput, now: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(
-            "INSERT INTO cases (name, price, image_url, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $4) RETURNING id",
-        )
-        .bind(&input.name)
-        .bind(input.price)
-        .bind(&input.image_url)
-        .bind(now)
-        .fetch_one(&mut *self.tx)
-        .await?)
+        Ok(sqlx::query_scalar(sql::INSERT_CASE)
+            .bind(&input.name)
+            .bind(input.price)
+            .bind(&input.image_url)
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?)
     }
 
     async fn update_case(
@@ -174,43 +164,38 @@ impl Tx for PgTx {
         input: &CaseInput,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let updated = sqlx::query(
-            "UPDATE cases SET name = $1, price = $2, image_url = $3, updated_at = $4 WHERE id = $5",
-        )
-        .bind(&input.name)
-        .bind(input.price)
-        .bind(&input.image_url)
-        .bind(now)
-        .bind(case_id)
-        .execute(&mut *self.tx)
-        .await?;
+        let updated = sqlx::query(sql::UPDATE_CASE)
+            .bind(&input.name)
+            .bind(input.price)
+            .bind(&input.image_url)
+            .bind(now)
+            .bind(case_id)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(updated.rows_affected() > 0)
     }
 
     async fn replace_items(&mut self, case_id: i64, input: &CaseInput) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM case_items WHERE case_id = $1")
+        sqlx::query(sql::DELETE_CASE_ITEMS)
             .bind(case_id)
             .execute(&mut *self.tx)
             .await?;
         for (position, item) in input.items.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(case_id)
-            .bind(position as i64)
-            .bind(&item.name)
-            .bind(item.rarity.as_str())
-            .bind(item.value)
-            .bind(item.weight)
-            .execute(&mut *self.tx)
-            .await?;
+            sqlx::query(sql::INSERT_CASE_ITEM)
+                .bind(case_id)
+                .bind(position as i64)
+                .bind(&item.name)
+                .bind(item.rarity.as_str())
+                .bind(item.value)
+                .bind(item.weight)
+                .execute(&mut *self.tx)
+                .await?;
         }
         Ok(())
     }
 
     async fn delete_case(&mut self, case_id: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query("DELETE FROM cases WHERE id = $1")
+        Ok(sqlx::query(sql::DELETE_CASE)
             .bind(case_id)
             .execute(&mut *self.tx)
             .await?
@@ -250,12 +235,10 @@ impl Tx for PgTx {
     }
 
     async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT balance FROM users WHERE id = $1")
-                .bind(user_id)
-                .fetch_optional(&mut *self.tx)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(sql::BALANCE)
+            .bind(user_id)
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     /// One statement for both rows.
@@ -293,14 +276,12 @@ impl Tx for PgTx {
         user_id: i64,
         item_id: i64,
     ) -> Result<Option<InventoryItem>, StoreError> {
-        let row: Option<(i64, String, String, i64, i64, String, i64)> = sqlx::query_as(
-            "DELETE FROM inventory WHERE id = $1 AND user_id = $2
-             RETURNING id, name, rarity, value, case_id, case_name, won_at",
-        )
-        .bind(item_id)
-        .bind(user_id)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let row: Option<(i64, String, String, i64, i64, String, i64)> =
+            sqlx::query_as(sql::TAKE_INVENTORY_ITEM)
+                .bind(item_id)
+                .bind(user_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         Ok(row.map(
             |(id, name, rarity_name, value, case_id, case_name, won_at)| InventoryItem {
                 id,
@@ -324,12 +305,10 @@ impl Tx for PgTx {
     }
 
     async fn payment(&mut self, payment_id: &str) -> Result<Option<TopupResponse>, StoreError> {
-        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-            "SELECT user_id, amount, balance_after, credited_at FROM payments WHERE payment_id = $1",
-        )
-        .bind(payment_id)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(sql::PAYMENT)
+            .bind(payment_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(
             row.map(|(user_id, amount, balance, credited_at)| TopupResponse {
                 payment_id: payment_id.to_owned(),
@@ -342,17 +321,14 @@ impl Tx for PgTx {
     }
 
     async fn insert_payment(&mut self, payment: &TopupResponse) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO payments (payment_id, user_id, amount, balance_after, credited_at)
-             VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(&payment.payment_id)
-        .bind(payment.user_id)
-        .bind(payment.amount)
-        .bind(payment.balance)
-        .bind(payment.credited_at)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query(sql::INSERT_PAYMENT)
+            .bind(&payment.payment_id)
+            .bind(payment.user_id)
+            .bind(payment.amount)
+            .bind(payment.balance)
+            .bind(payment.credited_at)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -361,13 +337,11 @@ impl Tx for PgTx {
         user_id: i64,
         now: i64,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT muted_until, reason FROM chat_mutes WHERE user_id = $1 AND muted_until > $2",
-        )
-        .bind(user_id)
-        .bind(now)
-        .fetch_optional(&mut *self.tx)
-        .await?)
+        Ok(sqlx::query_as(sql::ACTIVE_MUTE)
+            .bind(user_id)
+            .bind(now)
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     async fn sent_since(
@@ -376,14 +350,12 @@ impl Tx for PgTx {
         text: &str,
         since: i64,
     ) -> Result<bool, StoreError> {
-        let found: Option<i32> = sqlx::query_scalar(
-            "SELECT 1 FROM chat_messages WHERE user_id = $1 AND sent_at > $2 AND text = $3 LIMIT 1",
-        )
-        .bind(user_id)
-        .bind(since)
-        .bind(text)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let found: Option<i32> = sqlx::query_scalar(sql::SENT_SINCE)
+            .bind(user_id)
+            .bind(since)
+            .bind(text)
+            .fetch_optional(&mut *self.tx)
+            .await?;
         Ok(found.is_some())
     }
 
@@ -393,16 +365,13 @@ impl Tx for PgTx {
         text: &str,
         now: i64,
     ) -> Result<Option<ChatMessage>, StoreError> {
-        let row: Option<(i64, i64, String, String, String, i64)> = sqlx::query_as(
-            "INSERT INTO chat_messages (user_id, username, role, text, sent_at)
-             SELECT id, username, role, $2, $3 FROM users WHERE id = $1
-             RETURNING id, user_id, username, role, text, sent_at",
-        )
-        .bind(user_id)
-        .bind(text)
-        .bind(now)
-        .fetch_optional(&mut *self.tx)
-        .await?;
+        let row: Option<(i64, i64, String, String, String, i64)> =
+            sqlx::query_as(sql::INSERT_CHAT_MESSAGE)
+                .bind(text)
+                .bind(now)
+                .bind(user_id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
         Ok(row.map(
             |(id, user_id, username, role_name, text, sent_at)| ChatMessage {
                 id,
@@ -419,12 +388,10 @@ impl Tx for PgTx {
         &mut self,
         message_id: i64,
     ) -> Result<Option<Option<i64>>, StoreError> {
-        Ok(
-            sqlx::query_scalar("SELECT deleted_at FROM chat_messages WHERE id = $1")
-                .bind(message_id)
-                .fetch_optional(&mut *self.tx)
-                .await?,
-        )
+        Ok(sqlx::query_scalar(sql::CHAT_DELETED_AT)
+            .bind(message_id)
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     async fn mark_chat_deleted(
@@ -433,24 +400,22 @@ impl Tx for PgTx {
         now: i64,
         by: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE chat_messages SET deleted_at = $2, deleted_by = $3 WHERE id = $1")
-            .bind(message_id)
+        sqlx::query(sql::MARK_CHAT_DELETED)
             .bind(now)
             .bind(by)
+            .bind(message_id)
             .execute(&mut *self.tx)
             .await?;
         Ok(())
     }
 
     async fn lift_mute(&mut self, user_id: i64, now: i64) -> Result<bool, StoreError> {
-        Ok(sqlx::query(
-            "UPDATE chat_mutes SET muted_until = $2 WHERE user_id = $1 AND muted_until > $2",
-        )
-        .bind(user_id)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?
-        .rows_affected()
+        Ok(sqlx::query(sql::LIFT_MUTE)
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected()
             > 0)
     }
 
@@ -462,20 +427,14 @@ impl Tx for PgTx {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO chat_mutes (user_id, muted_until, reason, muted_by, created_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (user_id) DO UPDATE SET muted_until = excluded.muted_until,
-                 reason = excluded.reason, muted_by = excluded.muted_by,
-                 created_at = excluded.created_at",
-        )
-        .bind(user_id)
-        .bind(until)
-        .bind(reason)
-        .bind(by)
-        .bind(now)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query(sql::SET_MUTE)
+            .bind(user_id)
+            .bind(until)
+            .bind(reason)
+            .bind(by)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(())
     }
 
@@ -516,17 +475,15 @@ impl Tx for PgTx {
     }
 
     async fn prune_events(&mut self, cutoff: i64) -> Result<u64, StoreError> {
-        let deleted = sqlx::query("DELETE FROM events WHERE id <= $1")
+        let deleted = sqlx::query(sql::PRUNE_EVENTS)
             .bind(cutoff)
             .execute(&mut *self.tx)
             .await?
             .rows_affected();
-        sqlx::query(
-            "UPDATE outbox_state SET value = GREATEST(value, $1) WHERE key = 'pruned_through'",
-        )
-        .bind(cutoff)
-        .execute(&mut *self.tx)
-        .await?;
+        sqlx::query(sql::RAISE_PRUNED_THROUGH)
+            .bind(cutoff)
+            .execute(&mut *self.tx)
+            .await?;
         Ok(deleted)
     }
 }

@@ -10,6 +10,7 @@ use rusqlite::{OptionalExtension, params};
 use super::is_unique_violation;
 use super::writer::WriteTx;
 use crate::store::cases::{CaseJoinRow, assemble_join};
+use crate::store::sql;
 use crate::store::tx::Tx;
 use crate::store::{StoreError, StoredEvent};
 
@@ -22,10 +23,7 @@ impl Tx for WriteTx<'_> {
         now: i64,
     ) -> Result<Option<i64>, StoreError> {
         let inserted = self
-            .prepare_cached(
-                "INSERT INTO users (username, password_hash, role, balance, created_at)
-                 VALUES (?1, ?2, ?3, 0, ?4) RETURNING id",
-            )?
+            .prepare_cached(sql::INSERT_USER)?
             .query_row(params![username, password_hash, role.as_str(), now], |r| {
                 r.get(0)
             });
@@ -37,14 +35,12 @@ impl Tx for WriteTx<'_> {
     }
 
     async fn user_exists(&mut self, user_id: i64) -> Result<bool, StoreError> {
-        Ok(self
-            .prepare_cached("SELECT 1 FROM users WHERE id = ?1")?
-            .exists([user_id])?)
+        Ok(self.prepare_cached(sql::USER_EXISTS)?.exists([user_id])?)
     }
 
     async fn user_id_by_name(&mut self, username: &str) -> Result<Option<i64>, StoreError> {
         Ok(self
-            .prepare_cached("SELECT id FROM users WHERE username = ?1")?
+            .prepare_cached(sql::USER_ID_BY_NAME)?
             .query_row([username], |r| r.get(0))
             .optional()?)
     }
@@ -56,34 +52,31 @@ impl Tx for WriteTx<'_> {
         now: i64,
         expires_at: i64,
     ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![token_hash, user_id, now, expires_at])?;
+        self.prepare_cached(sql::INSERT_SESSION)?
+            .execute(params![token_hash, user_id, now, expires_at])?;
         Ok(())
     }
 
     async fn delete_session(&mut self, token_hash: &str) -> Result<u64, StoreError> {
         Ok(self
-            .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1")?
+            .prepare_cached(sql::DELETE_SESSION)?
             .execute([token_hash])? as u64)
     }
 
     async fn delete_sessions_of(&mut self, user_id: i64) -> Result<u64, StoreError> {
         Ok(self
-            .prepare_cached("DELETE FROM sessions WHERE user_id = ?1")?
+            .prepare_cached(sql::DELETE_SESSIONS_OF)?
             .execute([user_id])? as u64)
     }
 
     async fn delete_expired_sessions(&mut self, now: i64) -> Result<u64, StoreError> {
         Ok(self
-            .prepare_cached("DELETE FROM sessions WHERE expires_at <= ?1")?
+            .prepare_cached(sql::DELETE_EXPIRED_SESSIONS)?
             .execute([now])? as u64)
     }
 
     async fn forget_revocations(&mut self, before: i64) -> Result<(), StoreError> {
-        self.prepare_cached("DELETE FROM session_revocations WHERE revoked_at < ?1")?
+        self.prepare_cached(sql::FORGET_REVOCATIONS)?
             .execute([before])?;
         Ok(())
     }
@@ -111,15 +104,10 @@ impl Tx for WriteTx<'_> {
     }
 
     async fn insert_case(&mut self, input: &CaseInput, now: i64) -> Result<i64, StoreError> {
-        Ok(self
-            .prepare_cached(
-                "INSERT INTO cases (name, price, image_url, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?4) RETURNING id",
-            )?
-            .query_row(
-                params![input.name, input.price, input.image_url, now],
-                |r| r.get(0),
-            )?)
+        Ok(self.prepare_cached(sql::INSERT_CASE)?.query_row(
+            params![input.name, input.price, input.image_url, now],
+            |r| r.get(0),
+        )?)
     }
 
     async fn update_case(
@@ -128,28 +116,20 @@ impl Tx for WriteTx<'_> {
         input: &CaseInput,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let updated = self
-            .prepare_cached(
-                "UPDATE cases SET name = ?1, price = ?2, image_url = ?3, updated_at = ?4
-                 WHERE id = ?5",
-            )?
-            .execute(params![
-                input.name,
-                input.price,
-                input.image_url,
-                now,
-                case_id
-            ])?;
+        let updated = self.prepare_cached(sql::UPDATE_CASE)?.execute(params![
+            input.name,
+            input.price,
+            input.image_url,
+            now,
+            case_id
+        ])?;
         Ok(updated > 0)
     }
 
     async fn replace_items(&mut self, case_id: i64, input: &CaseInput) -> Result<(), StoreError> {
-        self.prepare_cached("DELETE FROM case_items WHERE case_id = ?1")?
+        self.prepare_cached(sql::DELETE_CASE_ITEMS)?
             .execute([case_id])?;
-        let mut insert = self.prepare_cached(
-            "INSERT INTO case_items (case_id, position, name, rarity, value, weight)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
+        let mut insert = self.prepare_cached(sql::INSERT_CASE_ITEM)?;
         for (position, item) in input.items.iter().enumerate() {
             insert.execute(params![
                 case_id,
@@ -164,10 +144,7 @@ impl Tx for WriteTx<'_> {
     }
 
     async fn delete_case(&mut self, case_id: i64) -> Result<bool, StoreError> {
-        Ok(self
-            .prepare_cached("DELETE FROM cases WHERE id = ?1")?
-            .execute([case_id])?
-            > 0)
+        Ok(self.prepare_cached(sql::DELETE_CASE)?.execute([case_id])? > 0)
     }
 
     async fn add_to_balance(
@@ -180,26 +157,19 @@ impl Tx for WriteTx<'_> {
         now: i64,
     ) -> Result<Option<(i64, String)>, StoreError> {
         let changed: Option<(i64, String)> = self
-            .prepare_cached(
-                "UPDATE users SET balance = balance + ?1
-                 WHERE id = ?2 AND balance + ?1 >= 0 AND balance + ?1 <= ?3
-                 RETURNING balance, username",
-            )?
+            .prepare_cached(sql::ADD_TO_BALANCE)?
             .query_row([delta, user_id, max], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
         if let Some((balance, _)) = &changed {
-            self.prepare_cached(
-                "INSERT INTO ledger (user_id, delta, balance_after, reason, note, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![user_id, delta, balance, reason, note, now])?;
+            self.prepare_cached(sql::INSERT_LEDGER_LINE)?
+                .execute(params![user_id, delta, balance, reason, note, now])?;
         }
         Ok(changed)
     }
 
     async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError> {
         Ok(self
-            .prepare_cached("SELECT balance FROM users WHERE id = ?1")?
+            .prepare_cached(sql::BALANCE)?
             .query_row([user_id], |r| r.get(0))
             .optional()?)
     }
@@ -211,28 +181,19 @@ impl Tx for WriteTx<'_> {
         won: &CaseItem,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let inventory_id: i64 = self
-            .prepare_cached(
-                "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-            )?
-            .query_row(
-                params![
-                    user_id,
-                    case.id,
-                    case.name,
-                    won.name,
-                    won.rarity.as_str(),
-                    won.value,
-                    now
-                ],
-                |r| r.get(0),
-            )?;
-        self.prepare_cached(
-            "INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![
+        let inventory_id: i64 = self.prepare_cached(sql::INSERT_INVENTORY_ITEM)?.query_row(
+            params![
+                user_id,
+                case.id,
+                case.name,
+                won.name,
+                won.rarity.as_str(),
+                won.value,
+                now
+            ],
+            |r| r.get(0),
+        )?;
+        self.prepare_cached(sql::INSERT_OPENING)?.execute(params![
             user_id,
             case.id,
             won.id,
@@ -250,10 +211,7 @@ impl Tx for WriteTx<'_> {
         item_id: i64,
     ) -> Result<Option<InventoryItem>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "DELETE FROM inventory WHERE id = ?1 AND user_id = ?2
-                 RETURNING id, name, rarity, value, case_id, case_name, won_at",
-            )?
+            .prepare_cached(sql::TAKE_INVENTORY_ITEM)?
             .query_row([item_id, user_id], |r| {
                 Ok(InventoryItem {
                     id: r.get(0)?,
@@ -276,9 +234,7 @@ impl Tx for WriteTx<'_> {
 
     async fn payment(&mut self, payment_id: &str) -> Result<Option<TopupResponse>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT user_id, amount, balance_after, credited_at FROM payments WHERE payment_id = ?1",
-            )?
+            .prepare_cached(sql::PAYMENT)?
             .query_row([payment_id], |r| {
                 Ok(TopupResponse {
                     payment_id: payment_id.to_owned(),
@@ -292,11 +248,7 @@ impl Tx for WriteTx<'_> {
     }
 
     async fn insert_payment(&mut self, payment: &TopupResponse) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO payments (payment_id, user_id, amount, balance_after, credited_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?
-        .execute(params![
+        self.prepare_cached(sql::INSERT_PAYMENT)?.execute(params![
             payment.payment_id,
             payment.user_id,
             payment.amount,
@@ -312,9 +264,7 @@ impl Tx for WriteTx<'_> {
         now: i64,
     ) -> Result<Option<(i64, String)>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT muted_until, reason FROM chat_mutes WHERE user_id = ?1 AND muted_until > ?2",
-            )?
+            .prepare_cached(sql::ACTIVE_MUTE)?
             .query_row([user_id, now], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
@@ -326,9 +276,7 @@ impl Tx for WriteTx<'_> {
         since: i64,
     ) -> Result<bool, StoreError> {
         Ok(self
-            .prepare_cached(
-                "SELECT 1 FROM chat_messages WHERE user_id = ?1 AND sent_at > ?2 AND text = ?3",
-            )?
+            .prepare_cached(sql::SENT_SINCE)?
             .exists(params![user_id, since, text])?)
     }
 
@@ -339,12 +287,8 @@ impl Tx for WriteTx<'_> {
         now: i64,
     ) -> Result<Option<ChatMessage>, StoreError> {
         Ok(self
-            .prepare_cached(
-                "INSERT INTO chat_messages (user_id, username, role, text, sent_at)
-                 SELECT id, username, role, ?2, ?3 FROM users WHERE id = ?1
-                 RETURNING id, user_id, username, role, text, sent_at",
-            )?
-            .query_row(params![user_id, text, now], |r| {
+            .prepare_cached(sql::INSERT_CHAT_MESSAGE)?
+            .query_row(params![text, now, user_id], |r| {
                 Ok(ChatMessage {
                     id: r.get(0)?,
                     user_id: r.get(1)?,
@@ -362,7 +306,7 @@ impl Tx for WriteTx<'_> {
         message_id: i64,
     ) -> Result<Option<Option<i64>>, StoreError> {
         Ok(self
-            .prepare_cached("SELECT deleted_at FROM chat_messages WHERE id = ?1")?
+            .prepare_cached(sql::CHAT_DELETED_AT)?
             .query_row([message_id], |r| r.get(0))
             .optional()?)
     }
@@ -373,19 +317,15 @@ impl Tx for WriteTx<'_> {
         now: i64,
         by: i64,
     ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "UPDATE chat_messages SET deleted_at = ?2, deleted_by = ?3 WHERE id = ?1",
-        )?
-        .execute(params![message_id, now, by])?;
+        self.prepare_cached(sql::MARK_CHAT_DELETED)?
+            .execute(params![now, by, message_id])?;
         Ok(())
     }
 
     async fn lift_mute(&mut self, user_id: i64, now: i64) -> Result<bool, StoreError> {
         Ok(self
-            .prepare_cached(
-                "UPDATE chat_mutes SET muted_until = ?2 WHERE user_id = ?1 AND muted_until > ?2",
-            )?
-            .execute([user_id, now])?
+            .prepare_cached(sql::LIFT_MUTE)?
+            .execute([now, user_id])?
             > 0)
     }
 
@@ -397,14 +337,8 @@ impl Tx for WriteTx<'_> {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        self.prepare_cached(
-            "INSERT INTO chat_mutes (user_id, muted_until, reason, muted_by, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (user_id) DO UPDATE SET muted_until = excluded.muted_until,
-                 reason = excluded.reason, muted_by = excluded.muted_by,
-                 created_at = excluded.created_at",
-        )?
-        .execute(params![user_id, until, reason, by, now])?;
+        self.prepare_cached(sql::SET_MUTE)?
+            .execute(params![user_id, until, reason, by, now])?;
         Ok(())
     }
 
@@ -426,14 +360,9 @@ impl Tx for WriteTx<'_> {
     }
 
     async fn prune_events(&mut self, cutoff: i64) -> Result<u64, StoreError> {
-        let deleted = self
-            .prepare_cached("DELETE FROM events WHERE id <= ?1")?
+        let deleted = self.prepare_cached(sql::PRUNE_EVENTS)?.execute([cutoff])?;
+        self.prepare_cached(sql::RAISE_PRUNED_THROUGH)?
             .execute([cutoff])?;
-        self.prepare_cached(
-            "UPDATE outbox_state SET value = CASE WHEN value < ?1 THEN ?1 ELSE value END
-             WHERE key = 'pruned_through'",
-        )?
-        .execute([cutoff])?;
         Ok(deleted as u64)
     }
 }
