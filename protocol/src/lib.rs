@@ -5,9 +5,11 @@
 //! Money is always an integer count of minor units (kopecks); timestamps are Unix milliseconds.
 
 mod chat;
+mod error_code;
 mod events;
 mod rest;
 
 pub use chat::*;
+pub use error_code::ErrorCode;
 pub use events::*;
 pub use rest::*;

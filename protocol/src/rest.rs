@@ -4,6 +4,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
+use crate::ErrorCode;
+
 /// What a user may do: members open cases, admins also manage cases, users and balances.
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[serde(rename_all = "lowercase")]
@@ -321,7 +323,7 @@ pub struct ErrorBody {
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct ErrorDetail {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// For a refusal that ends by itself (a chat mute, a rate limit): when it ends, Unix ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]

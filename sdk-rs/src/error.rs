@@ -2,18 +2,21 @@
 
 use std::time::Duration;
 
-use cyberhub_protocol::ErrorBody;
+use cyberhub_protocol::{ErrorBody, ErrorCode};
 
 /// A call the server refused, one that got no answer, or an answer the SDK could not read.
 ///
 /// [`Error::status`] and [`Error::code`] give the same pair for every variant, so code that only
-/// branches on the server's error code needs no `match`:
+/// branches on the error needs no `match` on the variants; [`Error::api_code`] gives the server's
+/// code typed, for an exhaustive `match`:
 ///
 /// ```
+/// use cyberhub_sdk::protocol::ErrorCode;
 /// # fn show(error: &cyberhub_sdk::Error) -> &'static str {
-/// match error.code() {
-///     "insufficient_funds" => "top up first",
-///     "network_error" => "offline?",
+/// match error.api_code() {
+///     Some(ErrorCode::InsufficientFunds) => "top up first",
+///     Some(ErrorCode::RateLimited) => "slow down",
+///     None if error.code() == "network_error" => "offline?",
 ///     _ => "something went wrong",
 /// }
 /// # }
@@ -27,9 +30,10 @@ pub enum Error {
     Api {
         /// The HTTP status.
         status: u16,
-        /// The server's stable snake_case code (`insufficient_funds`, `not_found`, ...), or
-        /// `http_<status>` when the body was not the server's JSON error (a proxy's error page).
-        code: String,
+        /// The server's stable code (`insufficient_funds`, `not_found`, ...): a code this version
+        /// does not know passes through as [`ErrorCode::Other`], and so does `http_<status>` when
+        /// the body was not the server's JSON error (a proxy's error page).
+        code: ErrorCode,
         /// The server's human-readable message.
         message: String,
         /// The `Retry-After` header of a 429 or 503, when there was one.
@@ -75,10 +79,18 @@ impl Error {
     /// failures that have none.
     pub fn code(&self) -> &str {
         match self {
-            Error::Api { code, .. } => code,
+            Error::Api { code, .. } => code.as_str(),
             Error::Network { .. } => "network_error",
             Error::InvalidResponse { .. } => "invalid_response",
             Error::Config(_) => "invalid_config",
+        }
+    }
+
+    /// The server's error code, typed; `None` for the failures that got no answer from it.
+    pub fn api_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Api { code, .. } => Some(code),
+            _ => None,
         }
     }
 
@@ -119,7 +131,7 @@ impl Error {
             // Not the server's JSON (a proxy's HTML page): keep a status-derived code.
             Err(_) => Error::Api {
                 status,
-                code: format!("http_{status}"),
+                code: ErrorCode::Other(format!("http_{status}")),
                 message: reqwest::StatusCode::from_u16(status)
                     .ok()
                     .and_then(|s| s.canonical_reason())

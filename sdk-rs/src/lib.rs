@@ -6,6 +6,7 @@
 //!
 //! ```no_run
 //! use cyberhub_sdk::{Client, Transport};
+//! use cyberhub_sdk::protocol::ErrorCode;
 //!
 //! # async fn run() -> Result<(), cyberhub_sdk::Error> {
 //! let client = Client::builder("http://club.example:3000")
@@ -22,7 +23,7 @@
 //! client.connect().await; // resolves once the starting position is fixed
 //! match client.open_case(1).await {
 //!     Ok(opened) => println!("won {}", opened.item.name),
-//!     Err(e) if e.code() == "insufficient_funds" => println!("top up first"),
+//!     Err(e) if e.api_code() == Some(&ErrorCode::InsufficientFunds) => println!("top up first"),
 //!     Err(e) => return Err(e),
 //! }
 //! let resume_from = client.last_event_id(); // save it; Client::builder(..).last_event_id(id)

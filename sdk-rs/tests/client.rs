@@ -155,10 +155,21 @@ async fn close_waits_for_the_task_and_connect_resumes_where_it_stopped() {
     eventually(5000, "one", || seen.lock().unwrap().len() == 1).await;
     viewer.close().await;
     assert_eq!(viewer.connection_state(), ConnectionState::CLOSED);
+    // A witness still connected sees "two" and "three" go out: had the closed client still been
+    // streaming, its hook would have run for them by then.
+    let witness = client(&server.url);
+    let witnessed = Arc::new(Mutex::new(0));
+    let sink = witnessed.clone();
+    let _w = witness.on_announcement(move |_, _| *sink.lock().unwrap() += 1);
+    witness.connect().await;
     admin.admin().announce("two").await.unwrap();
     admin.admin().announce("three").await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    eventually(5000, "the witness to see both", || {
+        *witnessed.lock().unwrap() == 2
+    })
+    .await;
     assert_eq!(*seen.lock().unwrap(), ["one"], "no hook runs after close()");
+    witness.close().await;
     viewer.connect().await;
     eventually(5000, "two and three", || seen.lock().unwrap().len() == 3).await;
     assert_eq!(*seen.lock().unwrap(), ["one", "two", "three"]);
@@ -281,7 +292,8 @@ async fn a_revoked_session_drops_the_token_and_goes_on_anonymously_until_a_new_l
         })
         .await;
         until_state(&desktop, ConnectionStatus::Connected, Some(kind)).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Events reach the hooks in id order: the private one came first, so had it been
+        // delivered, it would have been before the announcement.
         assert!(
             balances.lock().unwrap().is_empty(),
             "no private event after the session ended"
@@ -366,7 +378,11 @@ async fn a_throttled_stream_waits_out_retry_after_and_does_not_fall_back() {
     .await;
     let cut = Instant::now();
     proxy.command(serde_json::json!({"action": "cut"})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The client notices the cut (and is throttled for 1.5 s or more), then comes back.
+    eventually(5000, "the cut to be noticed", || {
+        alice.connection_state().state != ConnectionStatus::Connected
+    })
+    .await;
     until_state(
         &alice,
         ConnectionStatus::Connected,
@@ -409,8 +425,16 @@ async fn transport_sse_never_falls_back_even_when_streams_are_refused() {
         .build()
         .unwrap();
     let seen = states(&viewer);
+    let refusals = Arc::new(Mutex::new(0));
+    let sink = refusals.clone();
+    let _n = viewer.on_transport_notice(move |n| {
+        if matches!(n, TransportNotice::Retrying { .. }) {
+            *sink.lock().unwrap() += 1;
+        }
+    });
     viewer.connect().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Refused three times over: in Auto, the first refusal would already have fallen back.
+    eventually(8000, "three refusals", || *refusals.lock().unwrap() >= 3).await;
     assert!(
         !seen.lock().unwrap().iter().any(|s| s.ends_with("/poll")),
         "{:?}",
@@ -445,8 +469,14 @@ async fn dropping_the_last_handle_stops_the_stream() {
     )
     .await;
     assert_eq!(server.health().await["sse_clients"], 1);
+    let announced = Arc::new(Mutex::new(0));
+    let sink = announced.clone();
+    let _a = clone.on_announcement(move |_, _| *sink.lock().unwrap() += 1);
     drop(viewer);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The clone still streams: an announcement made after the drop reaches its hook.
+    let admin = signed_in(&server.url, "admin").await;
+    admin.admin().announce("still here").await.unwrap();
+    eventually(5000, "the clone's hook", || *announced.lock().unwrap() == 1).await;
     assert_eq!(server.health().await["sse_clients"], 1, "a clone keeps it");
     drop(clone);
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -3,6 +3,14 @@
  * @module
  */
 
+import type { ErrorCode } from './generated/ErrorCode.js';
+
+/**
+ * The SDK's own codes, for calls that got no answer from the server: `network_error` (no answer at
+ * all) and `http_<status>` (an answer that was not the server's JSON error, e.g. a proxy's page).
+ */
+export type ClientErrorCode = 'network_error' | `http_${number}`;
+
 /**
  * A call the server refused (`status` 4xx/5xx, `code` from the server's `{"error":{"code","message"}}`
  * body), or one that never got an answer (`status` 0, `code` `"network_error"`).
@@ -10,15 +18,19 @@
 export class CyberHubError extends Error {
   /** The HTTP status, or 0 when the request never got an answer. */
   readonly status: number;
-  /** The server's stable snake_case error code (`insufficient_funds`, `not_found`, ...). */
-  readonly code: string;
+  /**
+   * The server's stable error code ({@link ErrorCode}: `insufficient_funds`, `not_found`, ...), one
+   * of the SDK's own ({@link ClientErrorCode}), or, from a newer server, a code this version does
+   * not know, passed through as sent.
+   */
+  readonly code: ErrorCode | ClientErrorCode | (string & {});
   /** Seconds from a `Retry-After` header (a rate limit, a full server), when the server sent one. */
   readonly retryAfterSecs: number | undefined;
   /** When a refusal that ends by itself ends (a chat mute, a rate limit), Unix ms, when given. */
   readonly until: number | undefined;
 
   /** Builds an error; the SDK does this for you, apps only read the fields. */
-  constructor(status: number, code: string, message: string, retryAfterSecs?: number, until?: number) {
+  constructor(status: number, code: ErrorCode | ClientErrorCode | (string & {}), message: string, retryAfterSecs?: number, until?: number) {
     super(message);
     this.name = 'CyberHubError';
     this.status = status;
@@ -33,7 +45,7 @@ export class CyberHubError extends Error {
  * there is one (a proxy's HTML error page gets the code `http_<status>`).
  */
 export async function errorFromResponse(response: Response): Promise<CyberHubError> {
-  let code = `http_${response.status}`;
+  let code: CyberHubError['code'] = `http_${response.status}`;
   let message = response.statusText || code;
   let until: number | undefined;
   try {

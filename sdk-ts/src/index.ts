@@ -12,7 +12,7 @@
  * @module
  */
 export { createClient, type CyberHubClient } from './client.js';
-export { CyberHubError } from './errors.js';
+export { CyberHubError, type ClientErrorCode } from './errors.js';
 export { reconnectDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { HOOK_OF_EVENT, type EventHookName } from './hooks.js';
 export type { Unsubscribe } from './emitter.js';

@@ -28,6 +28,7 @@ export type { DropList } from './generated/DropList.js';
 export type { DropNew } from './generated/DropNew.js';
 export type { ErrorBody } from './generated/ErrorBody.js';
 export type { ErrorDetail } from './generated/ErrorDetail.js';
+export type { ErrorCode } from './generated/ErrorCode.js';
 export type { EventEnvelope } from './generated/EventEnvelope.js';
 export type { Health } from './generated/Health.js';
 export type { Inventory } from './generated/Inventory.js';

@@ -5,7 +5,7 @@ use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, Que
 use axum::http::header::RETRY_AFTER;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use cyberhub_protocol::{ErrorBody, ErrorDetail};
+use cyberhub_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 
 use crate::limits::Refused;
 use crate::store::{StoreError, now_ms};
@@ -20,12 +20,12 @@ fn http_date(ms: i64) -> String {
 pub enum ApiError {
     /// The request is well-formed but a value is not acceptable (422).
     #[error("{message}")]
-    Invalid { code: &'static str, message: String },
+    Invalid { code: ErrorCode, message: String },
     /// The request itself could not be read: bad JSON, bad path or query, bad header (4xx as given).
     #[error("{message}")]
     BadRequest {
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     #[error("authentication required")]
@@ -41,9 +41,9 @@ pub enum ApiError {
     #[error("insufficient funds: balance {balance}, needed {needed}")]
     InsufficientFunds { balance: i64, needed: i64 },
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     #[error("{message}")]
-    Unavailable { code: &'static str, message: String },
+    Unavailable { code: ErrorCode, message: String },
     /// Over a rate limit: 429 with `Retry-After`; nothing was done.
     #[error("too many requests: try again in {} s", .0.retry_after_secs())]
     RateLimited(Refused),
@@ -52,7 +52,7 @@ pub enum ApiError {
     #[error("{message}")]
     Full {
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         message: String,
         retry_after: u64,
     },
@@ -69,30 +69,32 @@ pub enum ApiError {
 
 impl ApiError {
     /// A 422 for a value that breaks a rule.
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn invalid(code: ErrorCode, message: impl Into<String>) -> ApiError {
         ApiError::Invalid {
             code,
             message: message.into(),
         }
     }
 
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    fn status_and_code(&self) -> (StatusCode, ErrorCode) {
         match self {
-            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),
-            ApiError::BadRequest { status, code, .. } => (*status, code),
-            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, "bad_credentials"),
-            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-            ApiError::BadSignature => (StatusCode::UNAUTHORIZED, "bad_signature"),
-            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ApiError::InsufficientFunds { .. } => (StatusCode::CONFLICT, "insufficient_funds"),
-            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
-            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code),
-            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
-            ApiError::Full { status, code, .. } => (*status, code),
-            ApiError::Muted { .. } => (StatusCode::FORBIDDEN, "chat_muted"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Invalid { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code.clone()),
+            ApiError::BadRequest { status, code, .. } => (*status, code.clone()),
+            ApiError::Unauthenticated => (StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated),
+            ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, ErrorCode::BadCredentials),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::Forbidden),
+            ApiError::BadSignature => (StatusCode::UNAUTHORIZED, ErrorCode::BadSignature),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::InsufficientFunds { .. } => {
+                (StatusCode::CONFLICT, ErrorCode::InsufficientFunds)
+            }
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code.clone()),
+            ApiError::Unavailable { code, .. } => (StatusCode::SERVICE_UNAVAILABLE, code.clone()),
+            ApiError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
+            ApiError::Busy => (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Busy),
+            ApiError::Full { status, code, .. } => (*status, code.clone()),
+            ApiError::Muted { .. } => (StatusCode::FORBIDDEN, ErrorCode::ChatMuted),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
         }
     }
 }
@@ -116,7 +118,7 @@ impl IntoResponse for ApiError {
         };
         let body = ErrorBody {
             error: ErrorDetail {
-                code: code.to_owned(),
+                code,
                 message,
                 until,
             },
@@ -149,7 +151,7 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(detail) => {
                 tracing::warn!(%detail, "the database is unavailable");
                 ApiError::Unavailable {
-                    code: "database_unavailable",
+                    code: ErrorCode::DatabaseUnavailable,
                     message: "the database is unavailable; try again shortly".into(),
                 }
             }
@@ -173,11 +175,11 @@ impl From<Refused> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
         let code = match &rejection {
-            JsonRejection::JsonSyntaxError(_) => "invalid_json",
-            JsonRejection::JsonDataError(_) => "invalid_body",
-            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            JsonRejection::JsonSyntaxError(_) => ErrorCode::InvalidJson,
+            JsonRejection::JsonDataError(_) => ErrorCode::InvalidBody,
+            JsonRejection::MissingJsonContentType(_) => ErrorCode::UnsupportedMediaType,
             JsonRejection::BytesRejection(_) => body_code(rejection.status()),
-            _ => "invalid_body",
+            _ => ErrorCode::InvalidBody,
         };
         ApiError::BadRequest {
             status: rejection.status(),
@@ -201,7 +203,7 @@ impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> ApiError {
         ApiError::BadRequest {
             status: rejection.status(),
-            code: "invalid_path",
+            code: ErrorCode::InvalidPath,
             message: rejection.body_text(),
         }
     }
@@ -211,16 +213,16 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
         ApiError::BadRequest {
             status: rejection.status(),
-            code: "invalid_query",
+            code: ErrorCode::InvalidQuery,
             message: rejection.body_text(),
         }
     }
 }
 
-fn body_code(status: StatusCode) -> &'static str {
+fn body_code(status: StatusCode) -> ErrorCode {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        "payload_too_large"
+        ErrorCode::PayloadTooLarge
     } else {
-        "invalid_body"
+        ErrorCode::InvalidBody
     }
 }

@@ -1,14 +1,17 @@
 //! CyberHub realtime server: the CyberHub API and its live event stream.
 //!
-//! - [`store`]: the SQLite database, with every visible change written as an event row in the same
-//!   transaction (the outbox);
+//! - [`store`]: the database (SQLite, the embedded default, or PostgreSQL for several nodes), with
+//!   every visible change written as an event row in the same transaction (the outbox);
 //! - [`hub`]: reads the outbox once, encodes each event once and fans it out to open feeds; knows
 //!   nothing of HTTP;
-//! - [`http`]: the axum routes, including the SSE and long-poll transports over hub feeds;
-//! - [`net`]: the accept loop, which serves SSE streams straight on the socket and hands every other
-//!   request to hyper and axum;
-//! - [`auth`], [`config`], [`error`], [`demo`]: passwords and tokens, settings, the HTTP error type,
-//!   the demo seed and the demo members' activity.
+//! - [`stream`]: one SSE stream or one long-poll over a hub feed, whichever path carries it;
+//! - [`http`]: the axum routes (the two stream endpoints among them, thin over [`stream`]) and the
+//!   headers every answer carries;
+//! - [`net`]: the accept loop, which serves SSE streams and long-polls straight on the socket and
+//!   hands every other request to hyper and axum;
+//! - [`state`]: what every request and task shares; [`limits`]: rate limits and connection caps;
+//! - [`auth`], [`config`], [`error`], [`demo`]: passwords, tokens and credentials, settings, the
+//!   HTTP error type, the demo seed and the demo members' activity.
 //!
 //! `main` parses the configuration and calls [`App::build`] then [`App::serve`]; tests do the same on
 //! port 0.

@@ -7,6 +7,7 @@
 //! from memory. A request cut off by the overall limit after its handler began writing may still
 //! have committed: the limit is a safety net far above any handler's time, not a cancellation.
 
+use cyberhub_protocol::ErrorCode;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -41,7 +42,7 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
 fn timed_out(message: &str) -> ApiError {
     ApiError::BadRequest {
         status: StatusCode::REQUEST_TIMEOUT,
-        code: "request_timeout",
+        code: ErrorCode::RequestTimeout,
         message: message.into(),
     }
 }
@@ -56,13 +57,13 @@ fn body_error(err: axum::Error) -> ApiError {
     if too_large {
         ApiError::BadRequest {
             status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "payload_too_large",
+            code: ErrorCode::PayloadTooLarge,
             message: "the request body is larger than allowed".into(),
         }
     } else {
         ApiError::BadRequest {
             status: StatusCode::BAD_REQUEST,
-            code: "invalid_body",
+            code: ErrorCode::InvalidBody,
             message: "the request body could not be read".into(),
         }
     }

@@ -28,8 +28,9 @@ use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
 use crate::config::Config;
-use crate::state::AppState;
 
 /// What an answer is, for the headers it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,9 +245,12 @@ fn is_origin(s: &str, wildcard: bool) -> bool {
 
 /// The middleware of the axum path: answers CORS preflights, and puts the policy's headers on
 /// every other answer.
-pub async fn apply(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn apply(
+    State(policy): State<Arc<HeaderPolicy>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let origin = request.headers().get(ORIGIN).cloned();
-    let policy = &state.headers;
     let is_preflight = request.method() == Method::OPTIONS
         && origin.is_some()
         && request

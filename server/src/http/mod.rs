@@ -19,6 +19,7 @@ pub mod webhooks;
 
 pub use ops::{metrics_router, record_request};
 
+use cyberhub_protocol::ErrorCode;
 use std::sync::Arc;
 
 use axum::Router;
@@ -77,7 +78,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::BadRequest {
                 status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                code: "method_not_allowed",
+                code: ErrorCode::MethodNotAllowed,
                 message: "this route does not accept that method".into(),
             }
         })
@@ -85,7 +86,7 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         // Security headers and CORS, one policy with the fast path's (headers.rs).
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.headers.clone(),
             headers::apply,
         ))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))

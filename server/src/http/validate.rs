@@ -2,8 +2,8 @@
 //! failure a 422 naming the field. The fuzz targets call the same functions.
 
 use cyberhub_protocol::{
-    AnnouncementRequest, BalanceAdjustRequest, CaseInput, CreateUserRequest, MuteRequest,
-    TopupRequest,
+    AnnouncementRequest, BalanceAdjustRequest, CaseInput, CreateUserRequest, ErrorCode,
+    MuteRequest, TopupRequest,
 };
 
 use crate::error::ApiError;
@@ -19,13 +19,13 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
     let len = value.chars().count();
     if len < min || len > max || (min > 0 && value.trim().is_empty()) {
         return Err(ApiError::invalid(
-            "invalid_length",
+            ErrorCode::InvalidLength,
             format!("{field} must be {min} to {max} characters long"),
         ));
     }
     if value.chars().any(char::is_control) {
         return Err(ApiError::invalid(
-            "invalid_characters",
+            ErrorCode::InvalidCharacters,
             format!("{field} must not contain control characters"),
         ));
     }
@@ -36,9 +36,9 @@ pub fn check_len(field: &str, value: &str, min: usize, max: usize) -> Result<(),
 pub fn check_range(field: &str, value: i64, min: i64, max: i64) -> Result<(), ApiError> {
     if value < min || value > max {
         let code = if value < 0 {
-            "negative_value"
+            ErrorCode::NegativeValue
         } else {
-            "out_of_range"
+            ErrorCode::OutOfRange
         };
         return Err(ApiError::invalid(
             code,
@@ -55,7 +55,7 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if !(3..=32).contains(&name.len()) || !ok_chars {
         return Err(ApiError::invalid(
-            "invalid_username",
+            ErrorCode::InvalidUsername,
             "username must be 3 to 32 characters: letters, digits, _ - .",
         ));
     }
@@ -66,7 +66,7 @@ pub fn check_username(name: &str) -> Result<(), ApiError> {
 pub fn check_password(password: &str) -> Result<(), ApiError> {
     if !(8..=128).contains(&password.chars().count()) {
         return Err(ApiError::invalid(
-            "invalid_password",
+            ErrorCode::InvalidPassword,
             "password must be 8 to 128 characters long",
         ));
     }
@@ -81,13 +81,13 @@ pub fn chat_text(raw: &str) -> Result<String, ApiError> {
     let len = text.chars().count();
     if !(1..=500).contains(&len) {
         return Err(ApiError::invalid(
-            "invalid_length",
+            ErrorCode::InvalidLength,
             "text must be 1 to 500 characters long (after trimming)",
         ));
     }
     if text.chars().any(|c| c.is_control() && c != '\n') {
         return Err(ApiError::invalid(
-            "invalid_characters",
+            ErrorCode::InvalidCharacters,
             "text must not contain control characters other than newlines",
         ));
     }
@@ -106,19 +106,19 @@ pub fn case_input(input: &CaseInput) -> Result<(), ApiError> {
         || url.starts_with('/'))
     {
         return Err(ApiError::invalid(
-            "invalid_image_url",
+            ErrorCode::InvalidImageUrl,
             "image_url must be an http(s) URL or a path starting with /",
         ));
     }
     if input.items.is_empty() {
         return Err(ApiError::invalid(
-            "no_items",
+            ErrorCode::NoItems,
             "a case needs at least one item",
         ));
     }
     if input.items.len() > 100 {
         return Err(ApiError::invalid(
-            "too_many_items",
+            ErrorCode::TooManyItems,
             "a case holds at most 100 items",
         ));
     }
@@ -139,7 +139,10 @@ pub fn create_user(req: &CreateUserRequest) -> Result<(), ApiError> {
 /// An admin's change to a balance: not zero, within the money bounds, with a reason.
 pub fn balance_adjust(req: &BalanceAdjustRequest) -> Result<(), ApiError> {
     if req.delta == 0 {
-        return Err(ApiError::invalid("zero_delta", "delta must not be zero"));
+        return Err(ApiError::invalid(
+            ErrorCode::ZeroDelta,
+            "delta must not be zero",
+        ));
     }
     check_range("delta", req.delta.saturating_abs(), 1, MAX_MONEY)?;
     check_len("reason", &req.reason, 1, 200)

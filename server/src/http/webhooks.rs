@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use cyberhub_protocol::{TopupRequest, TopupResponse};
+use cyberhub_protocol::{ErrorCode, TopupRequest, TopupResponse};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
@@ -41,7 +41,7 @@ async fn topup(
         .filter(|s| !s.is_empty())
     else {
         return Err(ApiError::Unavailable {
-            code: "topup_not_configured",
+            code: ErrorCode::TopupNotConfigured,
             message: "top-ups are disabled: CYBERHUB_TOPUP_SECRET is not set".into(),
         });
     };
@@ -62,7 +62,7 @@ async fn topup(
     }
     let req: TopupRequest = serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
         status: axum::http::StatusCode::BAD_REQUEST,
-        code: "invalid_json",
+        code: ErrorCode::InvalidJson,
         message: format!("invalid top-up body: {e}"),
     })?;
     validate::topup(&req)?;

@@ -1,4 +1,4 @@
-//! Connections: the accept loop, and the split between the SSE fast path and hyper.
+//! Connections: the accept loop, and the split between the fast path and hyper.
 //!
 //! hyper keeps an 8 KiB read and an 8 KiB write buffer for the whole life of every HTTP/1 connection
 //! (measured on this machine), which makes an idle SSE stream cost 10 to 20 KB. So each new
@@ -6,11 +6,15 @@
 //!
 //! - `GET /v1/events` that authenticates and parses is served by [`sse_raw`], a single task that
 //!   writes the session's pre-encoded frames straight to the socket and keeps no HTTP state;
-//! - everything else (every other route, and any stream request the fast path declines, such as one
-//!   with a bad token, whose error answer axum then writes) goes to hyper and the axum router, with
-//!   the bytes already read put back in front of the socket ([`rewind`]).
+//! - `GET /v1/events/poll` is served by [`poll_raw`], request after request on its connection, as
+//!   long as the requests are polls;
+//! - everything else (every other route, and any stream or poll request the fast path declines, such
+//!   as one with a bad token, whose error answer axum then writes) goes to hyper and the axum router,
+//!   with the bytes already read put back in front of the socket ([`rewind`]).
 //!
-//! Both paths pull their bytes from the same [`SseSession`], so a stream behaves the same on either.
+//! Both paths open their sessions from [`crate::stream`] and write the headers of
+//! [`crate::http::headers`], so a stream or a poll behaves the same on either. The connection caps
+//! themselves live in [`crate::limits`]; this loop applies them at `accept`.
 
 mod poll_raw;
 mod rewind;
@@ -400,5 +404,26 @@ async fn serve_hyper(stream: TcpStream, head: Bytes, state: AppState, router: Ro
     };
     if let Err(e) = result {
         tracing::debug!(error = %e, "connection ended with an error");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TOO_MANY_CONNECTIONS;
+    use cyberhub_protocol::{ErrorBody, ErrorCode};
+
+    #[test]
+    fn the_answer_to_a_refused_connection_is_the_apis_error_shape() {
+        let text = std::str::from_utf8(TOO_MANY_CONNECTIONS).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        let length: usize = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length: "))
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(length, body.len());
+        let parsed: ErrorBody = serde_json::from_str(body).unwrap();
+        assert_eq!(parsed.error.code, ErrorCode::TooManyConnections);
     }
 }

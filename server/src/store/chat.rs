@@ -2,7 +2,7 @@
 //! `chat:*` event in the same transaction, like every other change.
 
 use cyberhub_protocol::{
-    ChatDeleted, ChatMessage, ChatMuteStatus, ChatMuted, MuteResponse, Role, ServerEvent,
+    ChatDeleted, ChatMessage, ChatMuteStatus, ChatMuted, ErrorCode, MuteResponse, Role, ServerEvent,
 };
 
 use super::tx::Tx;
@@ -117,7 +117,7 @@ async fn send_chat_message(
         .await?
     {
         return Err(StoreError::Conflict {
-            code: "duplicate_message",
+            code: ErrorCode::DuplicateMessage,
             message: "you sent this same message a moment ago".into(),
         });
     }

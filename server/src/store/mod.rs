@@ -7,8 +7,9 @@
 //!   ids of events assigned in commit order, and LISTEN/NOTIFY to wake every node's hub.
 //!
 //! The rules are written once, per topic ([`users`], [`cases`], [`wallet`], [`chat`], [`outbox`]),
-//! as functions over a transaction ([`tx::Tx`]); each backend implements that trait in its own
-//! dialect, and reads share their SQL. After every commit that wrote events the backend hands them
+//! as functions over a transaction ([`tx::Tx`]); each backend implements that trait, running the
+//! statements written once in [`sql`] (reads keep theirs in the topic modules, shared too), and
+//! adds only what differs between the dialects. After every commit that wrote events the backend hands them
 //! to the hub (`Committed`), which fans them out.
 
 /// Runs a rule as one transaction on the store's backend: `transact!(store, |tx| rule(tx, ...))`.
@@ -62,6 +63,8 @@ mod wallet;
 
 use std::sync::Arc;
 
+use cyberhub_protocol::ErrorCode;
+
 pub use chat::DUPLICATE_WINDOW_MS;
 pub use outbox::{Committed, OutboxHead, StoredEvent};
 pub use users::{SessionKey, SessionUser};
@@ -75,7 +78,7 @@ pub enum StoreError {
     #[error("insufficient funds: balance {balance}, needed {needed}")]
     InsufficientFunds { balance: i64, needed: i64 },
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     /// The user may not post in the chat until `until` (Unix ms).
     #[error("muted in the chat: {reason}")]
     Muted { until: i64, reason: String },

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cyberhub_protocol::{Role, User};
+use cyberhub_protocol::{ErrorCode, Role, User};
 
 use super::tx::Tx;
 use super::{Store, StoreError, now_ms};
@@ -229,7 +229,7 @@ async fn create_user(
             balance: 0,
         }),
         None => Err(StoreError::Conflict {
-            code: "username_taken",
+            code: ErrorCode::UsernameTaken,
             message: format!("username {username:?} is taken"),
         }),
     }

@@ -4,9 +4,9 @@
 //! events the user must see; either all of it is committed or none of it.
 
 use cyberhub_protocol::{
-    BalanceAdjustResponse, BalanceReason, BalanceUpdated, Case, CaseItem, DropNew, InventoryAction,
-    InventoryItem, InventoryUpdated, OpenCaseResponse, Rarity, SellResponse, ServerEvent,
-    TopupRequest, TopupResponse,
+    BalanceAdjustResponse, BalanceReason, BalanceUpdated, Case, CaseItem, DropNew, ErrorCode,
+    InventoryAction, InventoryItem, InventoryUpdated, OpenCaseResponse, Rarity, SellResponse,
+    ServerEvent, TopupRequest, TopupResponse,
 };
 use rand::RngExt;
 
@@ -137,7 +137,7 @@ fn draw(case: &Case) -> Result<&CaseItem, StoreError> {
     let total: i64 = case.items.iter().map(|i| i.weight).sum();
     if total <= 0 {
         return Err(StoreError::Conflict {
-            code: "case_empty",
+            code: ErrorCode::CaseEmpty,
             message: "this case has no items to draw".into(),
         });
     }
@@ -185,7 +185,7 @@ async fn topup(tx: &mut impl Tx, req: &TopupRequest) -> Result<TopupResponse, St
     if let Some(first) = tx.payment(&req.payment_id).await? {
         if first.user_id != req.user_id || first.amount != req.amount {
             return Err(StoreError::Conflict {
-                code: "payment_mismatch",
+                code: ErrorCode::PaymentMismatch,
                 message: format!(
                     "payment {:?} was already credited with a different user or amount",
                     req.payment_id
@@ -260,7 +260,7 @@ async fn change_balance(
                 needed: -delta,
             },
             Some(_) => StoreError::Conflict {
-                code: "balance_limit",
+                code: ErrorCode::BalanceLimit,
                 message: "the balance would exceed the largest supported amount".into(),
             },
         });

@@ -13,6 +13,7 @@ mod sse;
 pub use poll::{PollParams, PollSession};
 pub use sse::{SSE_HEADERS, SseParams, SseSession};
 
+use cyberhub_protocol::ErrorCode;
 use std::net::IpAddr;
 
 use axum::http::{HeaderMap, StatusCode, Uri};
@@ -86,7 +87,7 @@ fn admit(
         if state.hub.user_feeds(user.id) >= config.max_streams_per_user {
             return Err(ApiError::Full {
                 status: StatusCode::TOO_MANY_REQUESTS,
-                code: "too_many_streams",
+                code: ErrorCode::TooManyStreams,
                 message: format!(
                     "this account has {} streams open already; close one first",
                     config.max_streams_per_user
@@ -103,7 +104,7 @@ fn admit(
     if full {
         return Err(ApiError::Full {
             status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "server_full",
+            code: ErrorCode::ServerFull,
             message: "the server holds as many streams as it may; try again shortly".into(),
             retry_after: 5,
         });
@@ -120,7 +121,7 @@ pub fn parse_cursor(raw: Option<&str>, what: &str) -> Result<Option<i64>, ApiErr
         Ok(id) if id >= 0 => Ok(Some(id)),
         _ => Err(ApiError::BadRequest {
             status: axum::http::StatusCode::BAD_REQUEST,
-            code: "invalid_last_event_id",
+            code: ErrorCode::InvalidLastEventId,
             message: format!("{what} must be a non-negative integer event id"),
         }),
     }

@@ -1,6 +1,7 @@
 //! One long-poll: the events after the client's cursor at once if there are any, else the first
 //! to arrive within the timeout, as one JSON answer with the cursor to pass next.
 
+use cyberhub_protocol::ErrorCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,7 +56,7 @@ impl PollSession {
                     .map(u64::from)
                     .map_err(|_| ApiError::BadRequest {
                         status: StatusCode::BAD_REQUEST,
-                        code: "invalid_timeout",
+                        code: ErrorCode::InvalidTimeout,
                         message: "timeout must be a whole number of seconds".into(),
                     })?,
             }

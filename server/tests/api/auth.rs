@@ -262,7 +262,9 @@ async fn logout_ends_the_tokens_streams_and_polls_at_once_and_no_other_session()
         );
         tokio::spawn(async move { http.get(url).bearer_auth(token).send().await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The poll is waiting on the server (a poll that came after the logout would be refused as
+    // well, and could not tell whether a waiting one is ended).
+    app.wait_for_clients(3, 1).await;
 
     assert_eq!(
         app.post("/v1/auth/logout", Some(&token)).await.status(),

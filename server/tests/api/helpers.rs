@@ -375,6 +375,16 @@ impl TestApp {
         }
     }
 
+    /// Waits (up to 5 s) until the server counts `sse` open streams and `poll` waiting polls.
+    pub async fn wait_for_clients(&self, sse: u64, poll: u64) {
+        let what = format!("{sse} streams and {poll} waiting polls");
+        eventually(std::time::Duration::from_secs(5), &what, || async {
+            let h = self.health().await;
+            (h.sse_clients, h.poll_clients) == (sse, poll) && h.clients == sse + poll
+        })
+        .await;
+    }
+
     pub async fn health(&self) -> Health {
         self.get("/health", None).await.json().await.unwrap()
     }
@@ -401,6 +411,23 @@ impl TestApp {
 }
 
 /// A JSON case body: `(name, rarity, value, weight)` per item.
+/// Waits until `check` holds, asking again every 20 ms; fails the test with `what` after
+/// `within`. For tests that must wait for the server to reach a state: a condition, not a sleep.
+pub async fn eventually<F, Fut>(within: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 pub fn case_body(name: &str, price: i64, items: &[(&str, &str, i64, i64)]) -> Value {
     let items: Vec<Value> = items
         .iter()
@@ -413,6 +440,11 @@ pub fn case_body(name: &str, price: i64, items: &[(&str, &str, i64, i64)]) -> Va
 pub async fn assert_error(res: Response, status: StatusCode, code: &str) {
     assert_eq!(res.status(), status);
     let body: ErrorBody = res.json().await.expect("error answers have a JSON body");
-    assert_eq!(body.error.code, code, "message: {}", body.error.message);
+    assert_eq!(
+        body.error.code.as_str(),
+        code,
+        "message: {}",
+        body.error.message
+    );
     assert!(!body.error.message.is_empty());
 }

@@ -116,12 +116,7 @@ async fn waiting_polls_are_capped_in_all() {
             tokio::spawn(async move { http.get(url).send().await.unwrap().status() })
         })
         .collect();
-    for _ in 0..50 {
-        if app.health().await.poll_clients == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    app.wait_for_clients(0, 2).await;
     let refused = app.streams.get(app.url(&query)).send().await.unwrap();
     assert_refused(refused, StatusCode::SERVICE_UNAVAILABLE, "server_full").await;
     app.announce("wake up").await;

@@ -1,22 +1,4 @@
-use std::time::Duration;
-
 use crate::helpers::*;
-
-async fn wait_for_clients(app: &TestApp, want: (u64, u64)) {
-    for _ in 0..50 {
-        let h = app.health().await;
-        if (h.sse_clients, h.poll_clients) == want {
-            assert_eq!(h.clients, want.0 + want.1);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let h = app.health().await;
-    panic!(
-        "expected (sse, poll) = {want:?}, health says ({}, {})",
-        h.sse_clients, h.poll_clients
-    );
-}
 
 #[tokio::test]
 async fn health_reports_ok_and_counts_stream_connections_up_and_down() {
@@ -34,19 +16,19 @@ async fn health_reports_ok_and_counts_stream_connections_up_and_down() {
 
     let a = app.stream(None, None).await;
     let b = app.stream(None, None).await;
-    wait_for_clients(&app, (2, 0)).await;
+    app.wait_for_clients(2, 0).await;
 
     let head = health.last_event_id;
     let poll = tokio::spawn({
         let url = app.url(&format!("/v1/events/poll?after={head}&timeout=3"));
         async move { reqwest::get(url).await.unwrap().status() }
     });
-    wait_for_clients(&app, (2, 1)).await;
+    app.wait_for_clients(2, 1).await;
     drop(a);
-    wait_for_clients(&app, (1, 1)).await;
+    app.wait_for_clients(1, 1).await;
     drop(b);
     assert!(poll.await.unwrap().is_success());
-    wait_for_clients(&app, (0, 0)).await;
+    app.wait_for_clients(0, 0).await;
 }
 
 #[tokio::test]

@@ -358,7 +358,11 @@ async fn resuming_from_before_retention_requires_a_resync() {
     for i in 0..20 {
         last = app.announce(&format!("n{i}")).await;
     }
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    // The next retention run (every second) keeps the newest five.
+    eventually(Duration::from_secs(5), "a retention run", || async {
+        app.sql_value("SELECT MIN(id) FROM events").await == Some(last - 4)
+    })
+    .await;
 
     let mut stream = app.stream(None, Some(1)).await;
     let ready = stream.next().await;
@@ -467,7 +471,7 @@ async fn long_poll_waits_for_the_next_event_or_the_timeout() {
     let query = format!("after={head}&timeout=20");
     let waiting = app.poll(None, &query);
     let publish = async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        app.wait_for_clients(0, 1).await;
         app.announce("wake up").await
     };
     let started = Instant::now();
@@ -634,9 +638,12 @@ async fn a_replay_does_not_wait_out_the_linger_between_pages() {
     // The hub publishes the commits a moment after they are answered; a stream opened before that
     // would take the last of them live (and lingering) rather than from the replay.
     let head = app.committed_head().await;
-    while app.health().await.last_event_id < head {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        Duration::from_secs(5),
+        "the hub to publish the burst",
+        || async { app.health().await.last_event_id >= head },
+    )
+    .await;
     let started = Instant::now();
     let mut stream = app.stream(None, Some(from)).await;
     assert_eq!(stream.next().await.event, "ready");

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use cluster::{Cluster, eventually, postgres_available};
+use cluster::{Cluster, eventually, require_postgres};
 use sse::EventStream;
 
 const NGINX: &str = "/usr/sbin/nginx";
@@ -107,14 +107,13 @@ fn is_root() -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh runs it"]
 async fn behind_nginx_streams_flow_unbuffered_and_move_to_the_other_node_when_one_dies() {
-    if !postgres_available() {
-        return;
-    }
-    if !Path::new(NGINX).exists() {
-        eprintln!("SKIPPED: needs {NGINX} (apt-get install nginx-light)");
-        return;
-    }
+    require_postgres();
+    assert!(
+        Path::new(NGINX).exists(),
+        "this test needs {NGINX}: apt-get install nginx-light (scripts/test-deps.sh does)"
+    );
     let mut cluster =
         Cluster::start(2, &["--trusted-proxies", "127.0.0.1", "--retry-ms", "200"]).await;
     let proxy = Proxy::start([cluster.nodes[0].addr, cluster.nodes[1].addr]);

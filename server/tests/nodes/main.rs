@@ -17,7 +17,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use sqlx::Connection;
 
-use cluster::{Cluster, postgres_available};
+use cluster::{Cluster, require_postgres};
 use sse::Frame;
 
 /// Reads `stream` until `done(frames so far)` holds; panics after `within`.
@@ -40,10 +40,9 @@ async fn read_until(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh runs it"]
 async fn concurrent_writers_on_three_nodes_reach_every_subscriber_on_every_node_once_in_order() {
-    if !postgres_available() {
-        return;
-    }
+    require_postgres();
     let cluster = Cluster::start(3, &[]).await;
     let (alice, alice_token) = cluster.member("alice", 0).await;
     let mut subscribers = Vec::new();
@@ -136,10 +135,9 @@ async fn concurrent_writers_on_three_nodes_reach_every_subscriber_on_every_node_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh runs it"]
 async fn a_client_resumes_on_another_node_with_exactly_what_it_missed() {
-    if !postgres_available() {
-        return;
-    }
+    require_postgres();
     let cluster = Cluster::start(3, &[]).await;
     let mut first = cluster.stream(0, None, None).await;
     let seen = cluster.announce(1, "before").await;
@@ -162,10 +160,9 @@ async fn a_client_resumes_on_another_node_with_exactly_what_it_missed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh runs it"]
 async fn a_logout_on_one_node_ends_the_tokens_streams_on_the_others_at_once() {
-    if !postgres_available() {
-        return;
-    }
+    require_postgres();
     let cluster = Cluster::start(3, &[]).await;
     let (alice, token) = cluster.member("alice", 0).await;
     let mut on_one = cluster.stream(1, Some(&token), None).await;

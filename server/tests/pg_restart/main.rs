@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 
-use cluster::{Cluster, eventually, postgres_available};
+use cluster::{Cluster, eventually, require_postgres};
 
 fn pg_ctl(action: &str) {
     let ctl = std::env::var("TEST_PG_CTL").expect("TEST_PG_CTL");
@@ -27,11 +27,14 @@ fn pg_ctl(action: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: scripts/with-postgres.sh runs it"]
 async fn nodes_say_the_database_is_gone_and_recover_when_it_is_back_losing_nothing() {
-    if !postgres_available() || std::env::var("TEST_PG_CTL").is_err() {
-        eprintln!("SKIPPED: needs TEST_PG_CTL (scripts/with-postgres.sh)");
-        return;
-    }
+    require_postgres();
+    assert!(
+        std::env::var("TEST_PG_CTL").is_ok(),
+        "this test stops and starts PostgreSQL: run it under scripts/with-postgres.sh with its own \
+         throwaway server (TEST_PG_CTL), not with TEST_DATABASE_URL"
+    );
     let cluster = Cluster::start(2, &[]).await;
     let mut stream = cluster.stream(1, None, None).await;
     assert_eq!(stream.next().await.event, "ready");

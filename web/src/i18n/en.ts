@@ -1,6 +1,7 @@
 // The English texts, and the source of the dictionary's shape: ru.ts is typed as `Dictionary`, so
 // a key missing there (or one added there only) fails `tsc`. Texts that take values are functions;
 // money and times arrive already formatted by the caller.
+import type { ErrorCode } from '@cyberhub/sdk';
 import { plural } from './locale';
 
 /** What an error text may use besides its code: both optional, the server sends them for some codes only. */
@@ -114,6 +115,7 @@ export const en = {
     database_unavailable: 'The database is unavailable: try again shortly.',
     server_full: 'The server is full: try again shortly.',
     too_many_streams: 'Too many tabs or devices are open with this account.',
+    too_many_connections: 'Too many connections from this network: try again shortly.',
     topup_not_configured: 'Top-ups are not set up on this server.',
     username_taken: 'This username is taken.',
     duplicate_message: 'You have just sent that message.',
@@ -141,7 +143,7 @@ export const en = {
     request_timeout: 'The request took too long.',
     unsupported_media_type: 'The request format is not supported.',
     network_error: 'No connection to the server.',
-  } satisfies Record<string, ErrorText>,
+  } satisfies Record<ErrorCode | 'network_error', ErrorText>,
 };
 
 export type Dictionary = typeof en;
