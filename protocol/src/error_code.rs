@@ -110,6 +110,8 @@ error_codes! {
     OutOfRange = "out_of_range",
     /// A balance adjustment of zero.
     ZeroDelta = "zero_delta",
+    /// The SmartShell client is linked to another member already.
+    SmartshellClientLinked = "smartshell_client_linked",
     /// The route does not take that method.
     MethodNotAllowed = "method_not_allowed",
     /// The body is larger than the server accepts.

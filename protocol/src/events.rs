@@ -195,6 +195,9 @@ pub enum BalanceReason {
     Topup,
     /// An admin adjusted the balance; `note` carries the admin's reason.
     Adjustment,
+    /// A payment from the club's billing system was refunded there after it was credited, and is
+    /// taken back (as far as the balance allows).
+    Refund,
     /// Never sent by the server: the SDKs report the balance they refetched after `sync:required`
     /// with it (the delta is from the last balance they had seen).
     Sync,

@@ -4,11 +4,13 @@
 //! types of the web SDK from them (`cargo test -p cyberhub-protocol` writes `sdk-ts/src/generated/`).
 //! Money is always an integer count of minor units (kopecks); timestamps are Unix milliseconds.
 
+mod billing;
 mod chat;
 mod error_code;
 mod events;
 mod rest;
 
+pub use billing::*;
 pub use chat::*;
 pub use error_code::ErrorCode;
 pub use events::*;

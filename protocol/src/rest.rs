@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::ErrorCode;
+use crate::{BillingStatus, ErrorCode};
 
 /// What a user may do: members open cases, admins also manage cases, users and balances.
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -310,6 +310,8 @@ pub struct Health {
     /// The newest event id the hub has published.
     pub last_event_id: i64,
     pub version: String,
+    /// The bridge to the club's billing system (SmartShell): `off` when not configured.
+    pub billing: BillingStatus,
 }
 
 /// The body of every error answer.

@@ -10,6 +10,7 @@
 //! - [`net`]: the accept loop, which serves SSE streams and long-polls straight on the socket and
 //!   hands every other request to hyper and axum;
 //! - [`state`]: what every request and task shares; [`limits`]: rate limits and connection caps;
+//! - [`billing`]: the bridge that polls the club's SmartShell and credits its top-ups;
 //! - [`auth`], [`config`], [`error`], [`demo`]: passwords, tokens and credentials, settings, the
 //!   HTTP error type, the demo seed and the demo members' activity.
 //!
@@ -17,6 +18,7 @@
 //! port 0.
 
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -59,6 +61,7 @@ impl App {
     /// Opens the database (applying migrations) and starts the hub and the retention task.
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let headers = Arc::new(http::headers::HeaderPolicy::new(&config)?);
+        let (bridge, billing) = billing::from_config(&config)?;
         let store = Store::open(&config.database_url).await?;
         let shutdown = CancellationToken::new();
         let hub_config = HubConfig {
@@ -78,6 +81,10 @@ impl App {
             passwords.clone(),
             shutdown.clone(),
         ));
+        let mut tasks = vec![hub_task, pruner, trimmer];
+        if let Some(bridge) = bridge {
+            tasks.push(bridge.spawn(store.clone(), shutdown.clone()));
+        }
         let state = AppState {
             store,
             hub,
@@ -87,11 +94,9 @@ impl App {
             limits,
             passwords,
             headers,
+            billing,
         };
-        Ok(App {
-            state,
-            tasks: vec![hub_task, pruner, trimmer],
-        })
+        Ok(App { state, tasks })
     }
 
     /// Serves until `state.shutdown` is cancelled, then lets open requests finish (streams end at

@@ -41,6 +41,16 @@ fn main() -> anyhow::Result<()> {
                 Command::User {
                     command: UserCommand::Revoke { name },
                 } => revoke_user(&cli.config, &name).await,
+                Command::User {
+                    command:
+                        UserCommand::Link {
+                            name,
+                            smartshell_client,
+                        },
+                } => link_user(&cli.config, &name, &smartshell_client).await,
+                Command::User {
+                    command: UserCommand::Unlink { name },
+                } => unlink_user(&cli.config, &name).await,
             }
         })
 }
@@ -151,6 +161,45 @@ async fn revoke_user(config: &Config, name: &str) -> anyhow::Result<()> {
     let ended = store.end_sessions_of(name).await?;
     store.close().await;
     println!("{name:?}: {ended} session(s) ended; their open streams close within a second");
+    Ok(())
+}
+
+async fn link_user(config: &Config, name: &str, client: &str) -> anyhow::Result<()> {
+    validate::client_uuid(client).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let store = Store::open(&config.database_url).await?;
+    let linked = async {
+        let (user, _) = store
+            .user_with_password(name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no account named {name:?}"))?;
+        anyhow::Ok(store.link_smartshell(user.id, client.trim()).await?)
+    }
+    .await;
+    store.close().await;
+    let linked = linked?;
+    let credited: i64 = linked.credited.iter().map(|c| c.amount).sum();
+    println!(
+        "{name:?} is linked to SmartShell client {}; {} waiting payment(s) credited ({credited} kopecks), balance {}",
+        linked.client_uuid,
+        linked.credited.len(),
+        linked.balance
+    );
+    Ok(())
+}
+
+async fn unlink_user(config: &Config, name: &str) -> anyhow::Result<()> {
+    let store = Store::open(&config.database_url).await?;
+    let unlinked = async {
+        let (user, _) = store
+            .user_with_password(name)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no account named {name:?}"))?;
+        anyhow::Ok(store.unlink_smartshell(user.id).await?)
+    }
+    .await;
+    store.close().await;
+    unlinked?;
+    println!("{name:?} is no longer linked to SmartShell");
     Ok(())
 }
 

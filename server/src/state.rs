@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::PasswordGate;
+use crate::billing::Monitor;
 use crate::config::Config;
 use crate::http::headers::HeaderPolicy;
 use crate::hub::Hub;
@@ -28,4 +29,6 @@ pub struct AppState {
     pub passwords: PasswordGate,
     /// The security and CORS headers of every answer, on both paths.
     pub headers: Arc<HeaderPolicy>,
+    /// How the billing bridge is doing (`off` when not configured).
+    pub billing: Monitor,
 }

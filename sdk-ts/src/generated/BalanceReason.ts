@@ -3,4 +3,4 @@
 /**
  * Why a balance moved.
  */
-export type BalanceReason = "case_opened" | "item_sold" | "topup" | "adjustment" | "sync";
+export type BalanceReason = "case_opened" | "item_sold" | "topup" | "adjustment" | "refund" | "sync";

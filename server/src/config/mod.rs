@@ -54,6 +54,16 @@ pub enum UserCommand {
     /// Sign an account out everywhere: every session ends, and a running server ends its open
     /// streams within a second.
     Revoke { name: String },
+    /// Link an account to a client of the club's SmartShell: its payments there are credited here
+    /// (those that waited for the link at once).
+    Link {
+        name: String,
+        /// The client's uuid in SmartShell.
+        #[arg(long)]
+        smartshell_client: String,
+    },
+    /// Remove an account's link to SmartShell.
+    Unlink { name: String },
 }
 
 /// Server settings.
@@ -455,6 +465,88 @@ pub struct Config {
         global = true
     )]
     pub metrics_token: Option<String>,
+
+    /// The club's SmartShell GraphQL endpoint, e.g. `https://billing.smartshell.gg/api/graphql`.
+    /// Set, the billing bridge polls it for top-ups; unset, nothing runs (`billing: off`).
+    #[arg(long, env = "CYBERHUB_SMARTSHELL_URL", global = true)]
+    pub smartshell_url: Option<String>,
+
+    /// The club in SmartShell (its company id): the `login` is for this club, and its payments
+    /// are credited under it.
+    #[arg(long, env = "CYBERHUB_SMARTSHELL_CLUB_ID", global = true)]
+    pub smartshell_club_id: Option<i64>,
+
+    /// The staff login the bridge signs in with (SmartShell uses the phone number).
+    #[arg(long, env = "CYBERHUB_SMARTSHELL_LOGIN", global = true)]
+    pub smartshell_login: Option<String>,
+
+    /// The staff password.
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
+    pub smartshell_password: Option<String>,
+
+    /// An access token to start with, instead of (or before) signing in with the login.
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub smartshell_token: Option<String>,
+
+    /// Milliseconds between two polls of SmartShell: a payment reaches the member within about
+    /// this long.
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_POLL_INTERVAL_MS",
+        default_value_t = 3000,
+        global = true
+    )]
+    pub smartshell_poll_interval_ms: u64,
+
+    /// The payment item types that count as a top-up (SmartShell's `PaymentItemType`, comma-
+    /// separated): their sums are credited.
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_TOPUP_ITEMS",
+        value_delimiter = ',',
+        default_value = "DEPOSIT",
+        global = true
+    )]
+    pub smartshell_topup_items: Vec<String>,
+
+    /// Payment methods never credited (SmartShell's `PaymentMethod`, comma-separated): paying from
+    /// the club balance or bonus spends it, it does not top it up.
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_IGNORED_METHODS",
+        value_delimiter = ',',
+        default_value = "DEPOSIT,BONUS",
+        global = true
+    )]
+    pub smartshell_ignored_methods: Vec<String>,
+
+    /// The club's UTC offset, in which SmartShell writes times (`+03:00`: Moscow).
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_UTC_OFFSET",
+        default_value = "+03:00",
+        global = true
+    )]
+    pub smartshell_utc_offset: String,
+
+    /// Seconds any request to SmartShell may take.
+    #[arg(
+        long,
+        env = "CYBERHUB_SMARTSHELL_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub smartshell_timeout_secs: u64,
 
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(

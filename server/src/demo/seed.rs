@@ -15,6 +15,13 @@ pub struct DemoLogin {
     pub balance: i64,
 }
 
+/// The SmartShell clients the demo links its members to (`cyberhub-smartshell-stub --demo`
+/// creates them), so that a payment at the stand-in's desk shows on the member's page.
+pub const SMARTSHELL_CLIENTS: [(&str, &str); 2] = [
+    ("alice", "0a11ce00-0000-4000-8000-000000000002"),
+    ("bob", "0b0b0000-0000-4000-8000-000000000003"),
+];
+
 /// The accounts the demo creates.
 pub const LOGINS: [DemoLogin; 3] = [
     DemoLogin {
@@ -52,6 +59,12 @@ pub async fn seed(store: &Store) -> anyhow::Result<bool> {
             store
                 .adjust_balance(user, login.balance, "demo starting balance")
                 .await?;
+        }
+        if let Some((_, client)) = SMARTSHELL_CLIENTS
+            .iter()
+            .find(|(name, _)| *name == login.username)
+        {
+            store.link_smartshell(user, client).await?;
         }
     }
     for case in cases() {

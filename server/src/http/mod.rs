@@ -2,6 +2,7 @@
 
 mod admin;
 mod auth;
+mod billing;
 mod cases;
 mod chat;
 pub mod client_ip;
@@ -47,6 +48,7 @@ fn timed_routes(config: &Config) -> OpenApiRouter<AppState> {
         .merge(chat::router())
         .merge(drops::router())
         .merge(admin::router())
+        .merge(billing::router())
         .merge(webhooks::router())
         .merge(ops::router(config))
 }

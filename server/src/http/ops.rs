@@ -63,6 +63,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         database: if database_ok { "ok" } else { "unavailable" }.into(),
         last_event_id: state.hub.head(),
         version: env!("CARGO_PKG_VERSION").into(),
+        billing: state.billing.status(),
     };
     let status = if database_ok {
         StatusCode::OK

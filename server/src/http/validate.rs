@@ -159,6 +159,19 @@ pub fn mute(req: &MuteRequest) -> Result<(), ApiError> {
     check_len("reason", &req.reason, 0, 200)
 }
 
+/// A SmartShell client's uuid: 1 to 64 letters, digits and `-` (SmartShell's are UUIDs).
+pub fn client_uuid(uuid: &str) -> Result<(), ApiError> {
+    let uuid = uuid.trim();
+    check_len("client_uuid", uuid, 1, 64)?;
+    if !uuid.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidCharacters,
+            "client_uuid may hold letters, digits and - only",
+        ));
+    }
+    Ok(())
+}
+
 /// A payment from the billing system.
 pub fn topup(req: &TopupRequest) -> Result<(), ApiError> {
     check_len("payment_id", &req.payment_id, 1, 128)?;

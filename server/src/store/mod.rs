@@ -50,8 +50,10 @@ macro_rules! on_pool {
     };
 }
 
+mod billing;
 mod cases;
 mod chat;
+mod lease;
 mod outbox;
 mod postgres;
 mod session_cache;
@@ -65,7 +67,9 @@ use std::sync::Arc;
 
 use cyberhub_protocol::ErrorCode;
 
+pub use billing::{Ingested, SmartShellPayment, state_key};
 pub use chat::DUPLICATE_WINDOW_MS;
+pub use lease::Lease;
 pub use outbox::{Committed, OutboxHead, StoredEvent};
 pub use users::{SessionKey, SessionUser};
 pub use wallet::MAX_BALANCE;

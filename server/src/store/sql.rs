@@ -82,6 +82,27 @@ pub const SET_MUTE: &str =
          reason = excluded.reason, muted_by = excluded.muted_by,
          created_at = excluded.created_at";
 
+// ---- the billing bridge ----
+
+pub const SMARTSHELL_PAYMENT: &str = "SELECT user_id, amount, credited_at, refunded_at
+     FROM smartshell_payments WHERE club_id = $1 AND payment_id = $2";
+pub const INSERT_SMARTSHELL_PAYMENT: &str = "INSERT INTO smartshell_payments
+     (club_id, payment_id, client_uuid, amount, paid_at, seen_at) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const MARK_SMARTSHELL_CREDITED: &str =
+    "UPDATE smartshell_payments SET user_id = $1, credited_at = $2
+     WHERE club_id = $3 AND payment_id = $4";
+pub const MARK_SMARTSHELL_REFUNDED: &str =
+    "UPDATE smartshell_payments SET refunded_at = $1, reversed = $2, shortfall = $3
+     WHERE club_id = $4 AND payment_id = $5";
+pub const LINKED_USER: &str = "SELECT user_id FROM smartshell_links WHERE client_uuid = $1";
+pub const DELETE_LINK: &str = "DELETE FROM smartshell_links WHERE user_id = $1";
+pub const INSERT_LINK: &str =
+    "INSERT INTO smartshell_links (user_id, client_uuid, linked_at) VALUES ($1, $2, $3)";
+pub const UNMATCHED_OF: &str = "SELECT club_id, payment_id, amount FROM smartshell_payments
+     WHERE client_uuid = $1 AND credited_at IS NULL AND refunded_at IS NULL ORDER BY payment_id";
+pub const SET_BILLING_STATE: &str = "INSERT INTO billing_state (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
 // ---- the outbox ----
 
 pub const PRUNE_EVENTS: &str = "DELETE FROM events WHERE id <= $1";
@@ -123,6 +144,15 @@ mod tests {
         ("MARK_CHAT_DELETED", MARK_CHAT_DELETED),
         ("LIFT_MUTE", LIFT_MUTE),
         ("SET_MUTE", SET_MUTE),
+        ("SMARTSHELL_PAYMENT", SMARTSHELL_PAYMENT),
+        ("INSERT_SMARTSHELL_PAYMENT", INSERT_SMARTSHELL_PAYMENT),
+        ("MARK_SMARTSHELL_CREDITED", MARK_SMARTSHELL_CREDITED),
+        ("MARK_SMARTSHELL_REFUNDED", MARK_SMARTSHELL_REFUNDED),
+        ("LINKED_USER", LINKED_USER),
+        ("DELETE_LINK", DELETE_LINK),
+        ("INSERT_LINK", INSERT_LINK),
+        ("UNMATCHED_OF", UNMATCHED_OF),
+        ("SET_BILLING_STATE", SET_BILLING_STATE),
         ("PRUNE_EVENTS", PRUNE_EVENTS),
         ("RAISE_PRUNED_THROUGH", RAISE_PRUNED_THROUGH),
     ];
@@ -163,6 +193,7 @@ mod tests {
             include_str!("../../../migrations/sqlite/0001_init.sql"),
             include_str!("../../../migrations/sqlite/0002_chat.sql"),
             include_str!("../../../migrations/sqlite/0003_session_revocations.sql"),
+            include_str!("../../../migrations/sqlite/0004_smartshell.sql"),
         ] {
             db.execute_batch(migration).unwrap();
         }

@@ -11,6 +11,7 @@ use cyberhub_protocol::{
 };
 
 use super::StoreError;
+use super::billing::{SmartShellPayment, SmartShellRow};
 
 /// A write transaction in progress. Everything a rule does through it commits together or not at
 /// all; events emitted through it reach the hub after the commit.
@@ -142,6 +143,52 @@ pub trait Tx {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError>;
+
+    // ---- the billing bridge ----
+
+    /// What the store knows of a SmartShell payment: who it was credited to, its amount, and when
+    /// it was credited and refunded.
+    async fn smartshell_payment(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+    ) -> Result<Option<SmartShellRow>, StoreError>;
+    /// Records a payment seen for the first time, neither credited nor refunded yet.
+    async fn insert_smartshell_payment(
+        &mut self,
+        club: i64,
+        payment: &SmartShellPayment,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    async fn mark_smartshell_credited(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    async fn mark_smartshell_refunded(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+        now: i64,
+        reversed: i64,
+        shortfall: i64,
+    ) -> Result<(), StoreError>;
+    /// The member linked to a SmartShell client.
+    async fn linked_user(&mut self, client_uuid: &str) -> Result<Option<i64>, StoreError>;
+    /// Removes a member's link; whether there was one.
+    async fn delete_link(&mut self, user_id: i64) -> Result<bool, StoreError>;
+    async fn insert_link(
+        &mut self,
+        user_id: i64,
+        client_uuid: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// A client's payments waiting for a link (not credited, not refunded): club, id, amount.
+    async fn unmatched_of(&mut self, client_uuid: &str)
+    -> Result<Vec<(i64, i64, i64)>, StoreError>;
+    async fn set_billing_state(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 
     // ---- the outbox ----
 

@@ -179,7 +179,11 @@ async fn sell_item(
     })
 }
 
-async fn topup(tx: &mut impl Tx, req: &TopupRequest) -> Result<TopupResponse, StoreError> {
+/// Credits a payment once (the webhook's rule, and the billing bridge's).
+pub(super) async fn topup(
+    tx: &mut impl Tx,
+    req: &TopupRequest,
+) -> Result<TopupResponse, StoreError> {
     // Concurrent deliveries of one payment queue here; the first credits it, the others find it.
     tx.lock_payment(&req.payment_id).await?;
     if let Some(first) = tx.payment(&req.payment_id).await? {
@@ -234,7 +238,7 @@ async fn adjust_balance(
 /// Applies `delta` to a balance unless that would take it below zero or above [`MAX_BALANCE`],
 /// and writes the ledger row. Returns the new balance, the username and the `balance:updated` event,
 /// which the caller emits with the transaction's other events.
-async fn change_balance(
+pub(super) async fn change_balance(
     tx: &mut impl Tx,
     user_id: i64,
     delta: i64,
@@ -246,6 +250,7 @@ async fn change_balance(
         BalanceReason::ItemSold => "item_sold",
         BalanceReason::Topup => "topup",
         BalanceReason::Adjustment => "adjustment",
+        BalanceReason::Refund => "refund",
         BalanceReason::Sync => unreachable!("the server never records a sync"),
     };
     // The guard sits in the UPDATE itself, so no debit can pass on a stale check.

@@ -1,14 +1,18 @@
 //! Several server nodes on one PostgreSQL database, each a real `cyberhub` process: an event
 //! committed through any node reaches every subscriber on every node, once, in id order, even with
 //! many writers at once; a client resumes on another node with exactly what it missed; a logout on
-//! one node ends that token's streams on every node. Needs `TEST_DATABASE_URL`
+//! one node ends that token's streams on every node; one node at a time polls the club's billing
+//! system, and another takes over when it dies. Needs `TEST_DATABASE_URL`
 //! (`scripts/with-postgres.sh`).
 
 #[path = "../support/database.rs"]
 mod database;
 #[path = "../support/sse.rs"]
 mod sse;
+#[path = "../support/stub.rs"]
+mod stub;
 
+mod billing;
 mod cluster;
 
 use std::collections::{BTreeSet, HashMap};

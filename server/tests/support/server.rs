@@ -14,6 +14,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The database URL, for commands run beside the server.
     pub db: String,
+    /// What the server was started with (after `cyberhub`), to start it again.
+    argv: Vec<String>,
     child: Child,
     pub database: TestDatabase,
 }
@@ -29,37 +31,26 @@ impl Server {
     /// added; returns once it listens.
     pub async fn start_command(command: &[&str], args: &[&str]) -> Server {
         let database = TestDatabase::create().await;
-        let db = database.url.clone();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
-            .args(command)
-            .args(["--listen", "127.0.0.1:0", "--database-url", &db])
-            .args(args)
-            .env("RUST_LOG", "info")
-            .env("CYBERHUB_LOG_FORMAT", "text")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the cyberhub binary starts");
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut lines = stdout.lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .expect("the server prints that it listens")
-                .unwrap();
-            if let Some(rest) = line.split("addr=").nth(1) {
-                break rest.split_whitespace().next().unwrap().parse().unwrap();
-            }
-        };
-        // Keep reading so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let mut argv: Vec<String> = command.iter().map(|a| a.to_string()).collect();
+        argv.extend(args.iter().map(|a| a.to_string()));
+        let (child, addr) = spawn(&argv, &database.url);
         Server {
             addr,
-            db,
+            db: database.url.clone(),
+            argv,
             child,
             database,
         }
+    }
+
+    /// Kills the process (SIGKILL: no graceful anything) and starts it again on the same
+    /// database, with the same arguments, on a new port.
+    pub fn kill_and_restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let (child, addr) = spawn(&self.argv, &self.db);
+        self.child = child;
+        self.addr = addr;
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -117,4 +108,32 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Starts `cyberhub ARGV... --listen 127.0.0.1:0 --database-url DB`; returns once it listens.
+fn spawn(argv: &[String], db: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
+        .args(argv)
+        .args(["--listen", "127.0.0.1:0", "--database-url", db])
+        .env("RUST_LOG", "info")
+        .env("CYBERHUB_LOG_FORMAT", "text")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the cyberhub binary starts");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = stdout.lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server prints that it listens")
+            .unwrap();
+        if let Some(rest) = line.split("addr=").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep reading so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
 }

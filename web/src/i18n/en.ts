@@ -122,6 +122,7 @@ export const en = {
     balance_limit: 'The balance would exceed the largest allowed amount.',
     case_empty: 'This case has no items yet.',
     payment_mismatch: 'This payment was already credited with other details.',
+    smartshell_client_linked: 'This SmartShell client is linked to another member.',
     invalid_json: 'The request is not valid JSON.',
     invalid_body: 'The request is not valid.',
     invalid_path: 'The address is not valid.',

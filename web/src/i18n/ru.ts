@@ -114,6 +114,7 @@ export const ru: Dictionary = {
     balance_limit: 'Баланс превысил бы допустимый максимум.',
     case_empty: 'В этом кейсе пока нет предметов.',
     payment_mismatch: 'Этот платёж уже зачислен с другими данными.',
+    smartshell_client_linked: 'Этот клиент SmartShell уже привязан к другому участнику.',
     invalid_json: 'Запрос — некорректный JSON.',
     invalid_body: 'Некорректный запрос.',
     invalid_path: 'Некорректный адрес.',

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use sqlx::{PgPool, Postgres, Transaction};
 
+use crate::store::billing::{SmartShellPayment, SmartShellRow};
 use crate::store::cases::{CASE_WITH_ITEMS, CaseJoinRow, assemble_join};
 use crate::store::sql;
 use crate::store::tx::Tx;
@@ -433,6 +434,122 @@ impl Tx for PgTx {
             .bind(reason)
             .bind(by)
             .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn smartshell_payment(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+    ) -> Result<Option<SmartShellRow>, StoreError> {
+        Ok(sqlx::query_as(sql::SMARTSHELL_PAYMENT)
+            .bind(club)
+            .bind(payment_id)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn insert_smartshell_payment(
+        &mut self,
+        club: i64,
+        payment: &SmartShellPayment,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::INSERT_SMARTSHELL_PAYMENT)
+            .bind(club)
+            .bind(payment.payment_id)
+            .bind(&payment.client_uuid)
+            .bind(payment.amount)
+            .bind(&payment.paid_at)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_smartshell_credited(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::MARK_SMARTSHELL_CREDITED)
+            .bind(user_id)
+            .bind(now)
+            .bind(club)
+            .bind(payment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn mark_smartshell_refunded(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+        now: i64,
+        reversed: i64,
+        shortfall: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::MARK_SMARTSHELL_REFUNDED)
+            .bind(now)
+            .bind(reversed)
+            .bind(shortfall)
+            .bind(club)
+            .bind(payment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn linked_user(&mut self, client_uuid: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sql::LINKED_USER)
+            .bind(client_uuid)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    async fn delete_link(&mut self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(sqlx::query(sql::DELETE_LINK)
+            .bind(user_id)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    async fn insert_link(
+        &mut self,
+        user_id: i64,
+        client_uuid: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::INSERT_LINK)
+            .bind(user_id)
+            .bind(client_uuid)
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn unmatched_of(
+        &mut self,
+        client_uuid: &str,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(sql::UNMATCHED_OF)
+            .bind(client_uuid)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    async fn set_billing_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(sql::SET_BILLING_STATE)
+            .bind(key)
+            .bind(value)
             .execute(&mut *self.tx)
             .await?;
         Ok(())

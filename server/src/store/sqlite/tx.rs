@@ -9,6 +9,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::is_unique_violation;
 use super::writer::WriteTx;
+use crate::store::billing::{SmartShellPayment, SmartShellRow};
 use crate::store::cases::{CaseJoinRow, assemble_join};
 use crate::store::sql;
 use crate::store::tx::Tx;
@@ -339,6 +340,105 @@ impl Tx for WriteTx<'_> {
     ) -> Result<(), StoreError> {
         self.prepare_cached(sql::SET_MUTE)?
             .execute(params![user_id, until, reason, by, now])?;
+        Ok(())
+    }
+
+    async fn smartshell_payment(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+    ) -> Result<Option<SmartShellRow>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::SMARTSHELL_PAYMENT)?
+            .query_row([club, payment_id], |r| {
+                Ok(SmartShellRow {
+                    user_id: r.get(0)?,
+                    amount: r.get(1)?,
+                    credited_at: r.get(2)?,
+                    refunded_at: r.get(3)?,
+                })
+            })
+            .optional()?)
+    }
+
+    async fn insert_smartshell_payment(
+        &mut self,
+        club: i64,
+        payment: &SmartShellPayment,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(sql::INSERT_SMARTSHELL_PAYMENT)?
+            .execute(params![
+                club,
+                payment.payment_id,
+                payment.client_uuid,
+                payment.amount,
+                payment.paid_at,
+                now
+            ])?;
+        Ok(())
+    }
+
+    async fn mark_smartshell_credited(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+        user_id: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(sql::MARK_SMARTSHELL_CREDITED)?
+            .execute([user_id, now, club, payment_id])?;
+        Ok(())
+    }
+
+    async fn mark_smartshell_refunded(
+        &mut self,
+        club: i64,
+        payment_id: i64,
+        now: i64,
+        reversed: i64,
+        shortfall: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(sql::MARK_SMARTSHELL_REFUNDED)?
+            .execute([now, reversed, shortfall, club, payment_id])?;
+        Ok(())
+    }
+
+    async fn linked_user(&mut self, client_uuid: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::LINKED_USER)?
+            .query_row([client_uuid], |r| r.get(0))
+            .optional()?)
+    }
+
+    async fn delete_link(&mut self, user_id: i64) -> Result<bool, StoreError> {
+        Ok(self.prepare_cached(sql::DELETE_LINK)?.execute([user_id])? > 0)
+    }
+
+    async fn insert_link(
+        &mut self,
+        user_id: i64,
+        client_uuid: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(sql::INSERT_LINK)?
+            .execute(params![user_id, client_uuid, now])?;
+        Ok(())
+    }
+
+    async fn unmatched_of(
+        &mut self,
+        client_uuid: &str,
+    ) -> Result<Vec<(i64, i64, i64)>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::UNMATCHED_OF)?
+            .query_map([client_uuid], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    async fn set_billing_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.prepare_cached(sql::SET_BILLING_STATE)?
+            .execute([key, value])?;
         Ok(())
     }
 
