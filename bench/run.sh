@@ -14,7 +14,7 @@ if [ ! -e /usr/lib/nginx/modules/ngx_nchan_module.so ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q nginx-light libnginx-mod-nchan
 fi
 
-cargo build --release --locked -p cyberhub-server -p cyberhub-bench
+cargo build --release --locked -p cyberhub-server -p cyberhub-bench -p cyberhub-smartshell-stub
 out="bench/results/$(date -u +%Y%m%d-%H%M%S)"
 mkdir -p "$out"
 for i in $(seq 1 "$runs"); do

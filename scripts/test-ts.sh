@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 export CYBERHUB_BIN="${CYBERHUB_BIN:-$root/target/debug/cyberhub}"
+export SMARTSHELL_STUB_BIN="${SMARTSHELL_STUB_BIN:-$root/target/debug/cyberhub-smartshell-stub}"
 export CHROMIUM_PATH="${CHROMIUM_PATH:-/usr/bin/chromium}"
 
 for tool in node npm; do
@@ -36,7 +37,7 @@ step "SDK unit and client tests"
 step "conformance scenarios, TypeScript runner"
 (cd sdk-ts && node --test --test-concurrency=1 build/test/conformance.test.js)
 step "the page in Chromium"
-(cd web && node --test --test-concurrency=1 test/page.test.mjs test/i18n.test.mjs test/security.test.mjs)
+(cd web && node --test --test-concurrency=1 test/page.test.mjs test/i18n.test.mjs test/security.test.mjs test/billing.test.mjs)
 step "core SDK size"
 (cd sdk-ts && node bench/size.mjs --check)
 step "TypeScript tests passed"

@@ -32,7 +32,7 @@ scripts/with-postgres.sh cargo test --locked -p cyberhub-server -- --include-ign
 # The quick benchmark: the real binary under load clients in separate processes; fails if any event
 # is lost or delivered twice (bench/run.sh runs the full one).
 echo "== cyberhub-bench run --quick"
-cargo build --locked -p cyberhub-server -p cyberhub-bench
+cargo build --locked -p cyberhub-server -p cyberhub-bench -p cyberhub-smartshell-stub
 target/debug/cyberhub-bench run --quick
 
 # The deployment files, checked without a Docker engine.

@@ -8,6 +8,7 @@
 
 mod attack_fleet;
 mod attack_scenarios;
+mod billing;
 mod client;
 mod floor;
 mod nodes;
@@ -49,9 +50,9 @@ enum Command {
         /// nothing else (this binary's `floor-server`), in the same run.
         #[arg(long)]
         floor: bool,
-        /// Only these workloads (comma-separated): idle, fanout, throughput, per-user, longpoll, storm;
-        /// with --postgres also nodes (fan-out across two nodes against one) and scale (many streams
-        /// over six nodes).
+        /// Only these workloads (comma-separated): idle, fanout, throughput, per-user, longpoll, billing,
+        /// storm; with --postgres also nodes (fan-out across two nodes against one) and scale (many
+        /// streams over six nodes). billing (the SmartShell bridge's delay) runs with --full only.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// The cyberhub binary (default: the one next to this executable).
@@ -135,6 +136,9 @@ struct Plan {
     /// decide it.
     longpoll_memory_clients: usize,
     storm_clients: usize,
+    /// Payments for the billing bridge's delay (0: not run), and its poll interval.
+    billing_payments: usize,
+    billing_interval_ms: u64,
 }
 
 impl Plan {
@@ -151,6 +155,8 @@ impl Plan {
             longpoll_clients: 50,
             longpoll_memory_clients: 50,
             storm_clients: 200,
+            billing_payments: 0,
+            billing_interval_ms: 500,
         }
     }
 
@@ -168,6 +174,9 @@ impl Plan {
             longpoll_clients: 1_000,
             longpoll_memory_clients: 5_000,
             storm_clients: 10_000,
+            // The default interval, sampled at every phase of the poll cycle.
+            billing_payments: 30,
+            billing_interval_ms: 3000,
         }
     }
 }
@@ -457,6 +466,10 @@ async fn run(
             }
         }
     }
+    if plan.billing_payments > 0 && wants("billing") {
+        let interval = std::time::Duration::from_millis(plan.billing_interval_ms);
+        results.push(billing::delay(bin, &env, interval, plan.billing_payments).await?);
+    }
     if wants("storm") {
         results.push(scenarios::storm(&mut hub, plan.storm_clients, false, 20).await?);
         results.push(scenarios::storm(&mut hub, plan.storm_clients, true, 20).await?);
@@ -526,6 +539,17 @@ fn print_table(results: &[Value]) {
                 r["last_client_ms"],
                 r["lost"],
                 r["duplicates"]
+            ),
+            "billing" => format!(
+                "{} payments, poll every {} ms: desk→balance:updated p50 {} ms, p90 {} ms, p99 {} ms, max {} ms; {} over {} ms (interval + 200 ms)",
+                r["payments"],
+                r["interval_ms"],
+                r["p50_ms"],
+                r["p90_ms"],
+                r["p99_ms"],
+                r["max_ms"],
+                r["over_bound"],
+                r["bound_ms"]
             ),
             "per-user" => format!(
                 "{} openings/s (offered {}), open→balance:updated p50 {} ms, p99 {} ms",

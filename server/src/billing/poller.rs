@@ -282,6 +282,8 @@ mod tests {
             payment(1, "CASH", &[("DEPOSIT", 50_000), ("GOOD", 12_000)], true),
         ];
         let got = top_ups(payments.iter(), &rules()).unwrap();
+        // Out of order, the same batch.
+        assert_eq!(top_ups(payments.iter().rev(), &rules()).unwrap(), got);
         assert_eq!(got.len(), 1, "{got:?}");
         assert_eq!((got[0].payment_id, got[0].amount), (1, 50_000));
         assert!(got[0].refunded, "a later sight of it says refunded");

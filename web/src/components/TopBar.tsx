@@ -1,8 +1,9 @@
 // The top bar: brand, the member and the live balance, the language switch, and the connection
 // indicator (the seed's Wi-Fi icon: green on SSE, amber on long-poll, red while reconnecting or
 // offline; the transport in the tooltip).
+import { useEffect, useState } from 'react';
 import { useConnectionState, useCyberHub } from '@cyberhub/sdk/react';
-import type { ConnectionState, User } from '@cyberhub/sdk';
+import type { BalanceUpdated, ConnectionState, User } from '@cyberhub/sdk';
 import { LOCALES, useT, type Dictionary } from '../i18n';
 
 function describe(s: ConnectionState, t: Dictionary['connection']): { colour: 'green' | 'amber' | 'red'; label: string } {
@@ -46,6 +47,34 @@ export function LanguageSwitch() {
   );
 }
 
+/** How long a payment's note stays beside the balance. */
+const NOTE_MS = 6000;
+
+/**
+ * A payment that moved the balance from outside the page (a top-up at the club's desk, a refund
+ * of one), shown beside the balance for a few seconds: the member sees where the money came from.
+ */
+function PaymentNote() {
+  const client = useCyberHub();
+  const { t, fmt } = useT();
+  const [note, setNote] = useState<BalanceUpdated | null>(null);
+  useEffect(() => client.onBalanceUpdated((e, meta) => {
+    if (!meta.resync && (e.reason === 'topup' || e.reason === 'refund')) setNote(e);
+  }), [client]);
+  useEffect(() => {
+    if (!note) return;
+    const timer = setTimeout(() => setNote(null), NOTE_MS);
+    return () => clearTimeout(timer);
+  }, [note]);
+  if (!note) return null;
+  const amount = fmt.money(Math.abs(note.delta));
+  return (
+    <span className={`payment-note ${note.reason}`} data-testid="payment-note" data-reason={note.reason} role="status">
+      {note.reason === 'topup' ? t.topBar.toppedUp(amount) : t.topBar.refunded(amount)}
+    </span>
+  );
+}
+
 export function TopBar({ me }: { me: User | null }) {
   const client = useCyberHub();
   const { t, fmt } = useT();
@@ -57,6 +86,7 @@ export function TopBar({ me }: { me: User | null }) {
         <>
           <span className="user">{me.username}{me.role === 'admin' ? ` (${t.topBar.admin})` : ''}</span>
           <span className="balance" data-testid="balance" data-kopecks={me.balance}>{fmt.money(me.balance)}</span>
+          <PaymentNote />
           <button className="link" onClick={() => void client.logout()}>{t.topBar.logOut}</button>
         </>
       )}

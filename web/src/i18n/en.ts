@@ -17,7 +17,12 @@ type ErrorText = string | ((details: ErrorDetails) => string);
 export const en = {
   title: 'CyberHub — live',
   language: { label: 'Language', names: { ru: 'Русский', en: 'English' } },
-  topBar: { admin: 'admin', logOut: 'Log out' },
+  topBar: {
+    admin: 'admin',
+    logOut: 'Log out',
+    toppedUp: (amount: string) => `+${amount} topped up at the club`,
+    refunded: (amount: string) => `−${amount}: a payment was refunded`,
+  },
   // The transport names stay as they are in both languages: they are what a club's admin searches for.
   connection: {
     sse: 'Live: connected over SSE',

@@ -6,7 +6,12 @@ import { plural } from './locale';
 export const ru: Dictionary = {
   title: 'CyberHub — онлайн',
   language: { label: 'Язык', names: { ru: 'Русский', en: 'English' } },
-  topBar: { admin: 'админ', logOut: 'Выйти' },
+  topBar: {
+    admin: 'админ',
+    logOut: 'Выйти',
+    toppedUp: (amount: string) => `+${amount}: пополнение в клубе`,
+    refunded: (amount: string) => `−${amount}: платёж возвращён`,
+  },
   connection: {
     sse: 'Онлайн: подключено по SSE',
     poll: 'Онлайн: подключено через long-poll (потоковая передача в этой сети заблокирована)',
