@@ -12,7 +12,7 @@ else
   echo "neither docker-compose nor the docker compose plugin: apt-get install docker-compose" >&2
   exit 1
 fi
-export POSTGRES_PASSWORD=placeholder CYBERHUB_TOPUP_SECRET=placeholder
+export POSTGRES_PASSWORD=placeholder CYBERHUB_TOPUP_SECRET=placeholder CYBERHUB_FAIRNESS_KEY=placeholder
 "${compose[@]}" -f docker-compose.yml config -q
 "${compose[@]}" -f docker-compose.yml --profile sqlite config -q
 services=$("${compose[@]}" -f docker-compose.yml --profile sqlite config --services | sort | tr '\n' ' ')

@@ -33,11 +33,11 @@ step "build the page"
 (cd web && npm run --silent build >/dev/null)
 
 step "SDK unit and client tests"
-(cd sdk-ts && node --test --test-concurrency=1 build/test/hooks.test.js build/test/backoff.test.js build/test/dispatcher.test.js build/test/client.test.js)
+(cd sdk-ts && node --test --test-concurrency=1 build/test/hooks.test.js build/test/backoff.test.js build/test/dispatcher.test.js build/test/client.test.js build/test/fairness.test.js)
 step "conformance scenarios, TypeScript runner"
 (cd sdk-ts && node --test --test-concurrency=1 build/test/conformance.test.js)
 step "the page in Chromium"
-(cd web && node --test --test-concurrency=1 test/page.test.mjs test/i18n.test.mjs test/security.test.mjs test/billing.test.mjs)
+(cd web && node --test --test-concurrency=1 test/page.test.mjs test/i18n.test.mjs test/security.test.mjs test/billing.test.mjs test/fairness.test.mjs)
 step "core SDK size"
 (cd sdk-ts && node bench/size.mjs --check)
 step "TypeScript tests passed"

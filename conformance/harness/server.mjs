@@ -30,7 +30,8 @@ export const DEMO_USERS = {
 
 // Flags every test server gets: short reconnect advice and no shutdown spread, so reconnects after a
 // restart take well under a second; a short grace so a SIGTERM does not wait for open streams.
-const TEST_FLAGS = ['--retry-ms', '200', '--shutdown-retry-spread-ms', '0', '--shutdown-grace-secs', '1'];
+// Drops reach the feed at once: the reveal delay has tests of its own (and the page's roulette).
+const TEST_FLAGS = ['--retry-ms', '200', '--shutdown-retry-spread-ms', '0', '--shutdown-grace-secs', '1', '--drop-reveal-ms', '0'];
 
 // The abuse limits, turned off: every test connects from 127.0.0.1 and logs in, streams and writes
 // far more often than a member would. Only the flags the binary knows are passed, so the harness

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::{ChatDeleted, ChatMessage, ChatMuted, InventoryItem, Rarity};
+use crate::{ChatDeleted, ChatMessage, ChatMuted, FairDraw, InventoryItem, Rarity};
 
 /// Every event a client can receive, tagged by its wire name.
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug, PartialEq, Eq)]
@@ -233,6 +233,10 @@ pub struct InventoryUpdated {
     pub user_id: i64,
     pub action: InventoryAction,
     pub item: InventoryItem,
+    /// For an item won: what the draw was made under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub fair: Option<FairDraw>,
 }
 
 /// `ready`: the first frame of a stream. `last_event_id` is where the stream stands: resume from it.

@@ -8,10 +8,15 @@ mod billing;
 mod chat;
 mod error_code;
 mod events;
+pub mod fairness;
 mod rest;
 
 pub use billing::*;
 pub use chat::*;
 pub use error_code::ErrorCode;
 pub use events::*;
+pub use fairness::{
+    ClientSeedRequest, FairDraw, Fairness, Opening, OpeningList, RevealedSeed, SeedRotation,
+    Verification,
+};
 pub use rest::*;

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 use utoipa::ToSchema;
 
-use crate::{BillingStatus, ErrorCode};
+use crate::{BillingStatus, ErrorCode, FairDraw};
 
 /// What a user may do: members open cases, admins also manage cases, users and balances.
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -184,12 +184,19 @@ pub struct Inventory {
     pub items: Vec<InventoryItem>,
 }
 
-/// `POST /v1/cases/{id}/open`: the item won and the balance after paying for the case.
+/// `POST /v1/cases/{id}/open`: the item won and the balance after paying for the case, and what
+/// the draw was made under (provably fair: `GET /v1/me/fairness`).
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct OpenCaseResponse {
     pub item: InventoryItem,
     pub balance: i64,
+    /// The case item drawn (its id among the case's items).
+    pub case_item_id: i64,
+    pub fair: FairDraw,
+    /// In how many milliseconds the drop shows in everyone's feed: the page's roulette runs this
+    /// long, so nobody sees the result before the opener.
+    pub reveal_in_ms: i64,
 }
 
 /// `POST /v1/me/inventory/{id}/sell`.

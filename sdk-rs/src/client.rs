@@ -9,8 +9,8 @@ use std::time::Duration;
 use cyberhub_protocol::{
     Announcement, AnnouncementResponse, BalanceAdjustResponse, BalanceUpdated, Case, CaseInput,
     CasesUpdated, ChatDeleted, ChatMessage, ChatMuteStatus, ChatMuted, CreateUserRequest, DropNew,
-    InventoryItem, InventoryUpdated, LoginResponse, MuteResponse, OpenCaseResponse, RecentDrop,
-    SellResponse, ServerEvent, SyncRequired, User,
+    Fairness, InventoryItem, InventoryUpdated, LoginResponse, MuteResponse, OpenCaseResponse,
+    Opening, RecentDrop, SeedRotation, SellResponse, ServerEvent, SyncRequired, User,
 };
 use futures_util::Stream;
 use tokio::runtime::Handle;
@@ -607,6 +607,31 @@ impl Client {
     /// app started during a mute can show it without waiting for `chat:muted`.
     pub async fn chat_mute(&self) -> Result<ChatMuteStatus> {
         self.inner.http.chat_mute().await
+    }
+
+    /// `GET /v1/me/fairness`: the current seed pair (the server seed's hash, the client seed, the
+    /// next opening's nonce).
+    pub async fn fairness(&self) -> Result<Fairness> {
+        self.inner.http.fairness().await
+    }
+
+    /// `PUT /v1/me/fairness/client-seed`: a new pair with this client seed (1 to 64 printable
+    /// ASCII characters); the old server seed comes back revealed.
+    pub async fn set_client_seed(&self, client_seed: &str) -> Result<SeedRotation> {
+        self.inner.http.set_client_seed(client_seed).await
+    }
+
+    /// `POST /v1/me/fairness/rotate`: a new pair; the old server seed comes back revealed.
+    pub async fn rotate_seeds(&self) -> Result<SeedRotation> {
+        self.inner.http.rotate_seeds().await
+    }
+
+    /// `GET /v1/me/openings`: this member's openings, newest first, each with what it was drawn
+    /// under and from (and the server seed once revealed): check one with [`verify_opening`].
+    ///
+    /// [`verify_opening`]: crate::verify_opening
+    pub async fn openings(&self, before: Option<i64>, limit: Option<u32>) -> Result<Vec<Opening>> {
+        self.inner.http.openings(before, limit).await
     }
 
     /// `GET /v1/drops?limit=N`: the newest drops of the live feed, newest first (N at most 100,

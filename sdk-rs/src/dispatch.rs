@@ -198,6 +198,7 @@ impl Dispatcher {
                 user_id,
                 action: InventoryAction::Added,
                 item: item.clone(),
+                fair: None,
             };
             hooks.inventory_updated.emit(|h| h(&e, meta.clone()));
         }
@@ -359,6 +360,11 @@ mod tests {
                 user_id: 2,
                 action: InventoryAction::Added,
                 item: item(),
+                fair: Some(cyberhub_protocol::FairDraw {
+                    server_seed_hash: "ab".repeat(32),
+                    client_seed: "c".into(),
+                    nonce: 0,
+                }),
             }),
             ServerEvent::ChatMessage(ChatMessage {
                 id: 1,

@@ -110,3 +110,13 @@ pub use types::{
 /// The protocol's wire types (`cyberhub-protocol`), re-exported: every payload a hook or call
 /// returns.
 pub use cyberhub_protocol as protocol;
+
+/// Checks an opening (from [`Client::openings`]) against its revealed server seed: the seed must
+/// hash to the commitment published before the opening, and the roll it gives (HMAC-SHA256 of
+/// `"{client_seed}:{nonce}"` keyed by the seed) must draw the item that was won from the case's
+/// items as they were then. The scheme is `cyberhub_protocol::fairness`, the same code the server
+/// draws with; the TypeScript SDK's `verifyOpening` agrees with it on the vectors of
+/// `conformance/fairness.json`.
+pub fn verify_opening(opening: &protocol::Opening, server_seed: &str) -> protocol::Verification {
+    protocol::fairness::verify(opening, server_seed)
+}

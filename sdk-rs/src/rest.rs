@@ -7,8 +7,9 @@ use std::time::Duration;
 use cyberhub_protocol::{
     AnnouncementRequest, AnnouncementResponse, BalanceAdjustRequest, BalanceAdjustResponse, Case,
     CaseInput, CaseList, ChatHistory, ChatMessage, ChatMessageResponse, ChatMuteStatus,
-    CreateUserRequest, DropList, Inventory, InventoryItem, LoginRequest, LoginResponse,
-    MuteRequest, MuteResponse, OpenCaseResponse, RecentDrop, SellResponse, SendChatMessage, User,
+    ClientSeedRequest, CreateUserRequest, DropList, Fairness, Inventory, InventoryItem,
+    LoginRequest, LoginResponse, MuteRequest, MuteResponse, OpenCaseResponse, Opening, OpeningList,
+    RecentDrop, SeedRotation, SellResponse, SendChatMessage, User,
 };
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use reqwest::{Method, RequestBuilder};
@@ -204,6 +205,43 @@ impl Rest {
         }
         let history: ChatHistory = self.call(builder).await?;
         Ok(history.messages)
+    }
+
+    pub(crate) async fn fairness(&self) -> Result<Fairness> {
+        self.call(self.request(Method::GET, "/v1/me/fairness"))
+            .await
+    }
+
+    pub(crate) async fn set_client_seed(&self, client_seed: &str) -> Result<SeedRotation> {
+        let body = ClientSeedRequest {
+            client_seed: client_seed.to_owned(),
+        };
+        self.call(
+            self.request(Method::PUT, "/v1/me/fairness/client-seed")
+                .json(&body),
+        )
+        .await
+    }
+
+    pub(crate) async fn rotate_seeds(&self) -> Result<SeedRotation> {
+        self.call(self.request(Method::POST, "/v1/me/fairness/rotate"))
+            .await
+    }
+
+    pub(crate) async fn openings(
+        &self,
+        before: Option<i64>,
+        limit: Option<u32>,
+    ) -> Result<Vec<Opening>> {
+        let mut builder = self.request(Method::GET, "/v1/me/openings");
+        if let Some(before) = before {
+            builder = builder.query(&[("before", before)]);
+        }
+        if let Some(limit) = limit {
+            builder = builder.query(&[("limit", limit)]);
+        }
+        let list: OpeningList = self.call(builder).await?;
+        Ok(list.openings)
     }
 
     pub(crate) async fn chat_mute(&self) -> Result<ChatMuteStatus> {

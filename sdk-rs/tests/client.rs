@@ -486,3 +486,82 @@ async fn dropping_the_last_handle_stops_the_stream() {
     }
     server.stop(libc::SIGKILL).await;
 }
+
+/// The vectors of `conformance/fairness.json`, which the TypeScript SDK checks too.
+#[test]
+fn verify_opening_gives_the_conformance_vectors() {
+    use cyberhub_sdk::protocol::{CaseItem, FairDraw, Opening, Rarity};
+    let text =
+        std::fs::read_to_string(support::repo_root().join("conformance/fairness.json")).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    for v in doc["vectors"].as_array().unwrap() {
+        let items: Vec<CaseItem> = v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| CaseItem {
+                id: i["id"].as_i64().unwrap(),
+                name: String::new(),
+                rarity: Rarity::Common,
+                value: 0,
+                weight: i["weight"].as_i64().unwrap(),
+            })
+            .collect();
+        let opening = Opening {
+            id: 1,
+            case_id: 1,
+            case_name: String::new(),
+            price: 0,
+            opened_at: 0,
+            won_item_id: v["item_id"].as_i64().unwrap(),
+            fair: FairDraw {
+                server_seed_hash: v["server_seed_hash"].as_str().unwrap().to_owned(),
+                client_seed: v["client_seed"].as_str().unwrap().to_owned(),
+                nonce: v["nonce"].as_i64().unwrap(),
+            },
+            items,
+            server_seed: None,
+        };
+        let check = cyberhub_sdk::verify_opening(&opening, v["server_seed"].as_str().unwrap());
+        assert!(check.valid, "{v}");
+        assert_eq!(check.roll, v["roll"].as_f64().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn openings_verify_against_their_revealed_seeds_and_a_tampered_one_does_not() {
+    let server = TestServer::start(&["--drop-reveal-ms".into(), "0".into()]).await;
+    let alice = signed_in(&server.url, "alice").await;
+    let pair = alice.fairness().await.unwrap();
+    for nonce in 0..6 {
+        let opened = alice.open_case(1).await.unwrap();
+        assert_eq!(opened.fair.nonce, nonce);
+        assert_eq!(opened.fair.server_seed_hash, pair.server_seed_hash);
+    }
+    // Not checkable before the reveal.
+    assert!(
+        alice.openings(None, None).await.unwrap()[0]
+            .server_seed
+            .is_none()
+    );
+    let rotation = alice.set_client_seed("desk 7").await.unwrap();
+    assert_eq!(rotation.revealed.last_nonce, Some(5));
+    assert_eq!(rotation.next.client_seed, "desk 7");
+    let openings = alice.openings(None, Some(10)).await.unwrap();
+    assert_eq!(openings.len(), 6);
+    for opening in &openings {
+        let seed = opening.server_seed.as_deref().unwrap();
+        assert!(cyberhub_sdk::verify_opening(opening, seed).valid);
+    }
+    let mut tampered = openings[0].clone();
+    tampered.won_item_id = tampered
+        .items
+        .iter()
+        .map(|i| i.id)
+        .find(|id| *id != tampered.won_item_id)
+        .unwrap();
+    let seed = tampered.server_seed.clone().unwrap();
+    assert!(!cyberhub_sdk::verify_opening(&tampered, &seed).valid);
+    assert!(!cyberhub_sdk::verify_opening(&openings[0], &rotation.next.server_seed_hash).valid);
+    server.stop(libc::SIGKILL).await;
+}

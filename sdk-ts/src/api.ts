@@ -14,13 +14,17 @@ import type { ChatMessageResponse } from './generated/ChatMessageResponse.js';
 import type { ChatMuteStatus } from './generated/ChatMuteStatus.js';
 import type { CreateUserRequest } from './generated/CreateUserRequest.js';
 import type { DropList } from './generated/DropList.js';
+import type { Fairness } from './generated/Fairness.js';
 import type { Inventory } from './generated/Inventory.js';
 import type { InventoryItem } from './generated/InventoryItem.js';
 import type { LoginResponse } from './generated/LoginResponse.js';
 import type { MuteResponse } from './generated/MuteResponse.js';
 import type { OpenCaseResponse } from './generated/OpenCaseResponse.js';
+import type { Opening } from './generated/Opening.js';
+import type { OpeningList } from './generated/OpeningList.js';
 import type { PollResponse } from './generated/PollResponse.js';
 import type { RecentDrop } from './generated/RecentDrop.js';
+import type { SeedRotation } from './generated/SeedRotation.js';
 import type { SellResponse } from './generated/SellResponse.js';
 import type { User } from './generated/User.js';
 import { request, type HttpContext } from './http.js';
@@ -55,6 +59,14 @@ export interface MemberApi {
   chatMute(): Promise<ChatMuteStatus>;
   /** `GET /v1/drops?limit=N`: the newest drops of the live feed, newest first (N at most 100). */
   drops(limit?: number): Promise<RecentDrop[]>;
+  /** `GET /v1/me/fairness`: the current seed pair (server seed hash, client seed, next nonce). */
+  fairness(): Promise<Fairness>;
+  /** `PUT /v1/me/fairness/client-seed`: a new pair with this client seed (1–64 printable ASCII); the old server seed revealed. */
+  setClientSeed(clientSeed: string): Promise<SeedRotation>;
+  /** `POST /v1/me/fairness/rotate`: a new pair; the old server seed revealed. */
+  rotateSeeds(): Promise<SeedRotation>;
+  /** `GET /v1/me/openings`: one's openings, newest first, with what each was drawn under and from; check one with `verifyOpening`. */
+  openings(query?: { before?: number; limit?: number }): Promise<Opening[]>;
 }
 
 /** The admin's calls, `client.admin.*`. */
@@ -93,6 +105,11 @@ export function createMemberApi(ctx: HttpContext): MemberApi {
         .messages,
     chatMute: () => request<ChatMuteStatus>(ctx, 'GET', '/v1/chat/mute'),
     drops: async (limit) => (await request<DropList>(ctx, 'GET', '/v1/drops', { query: { limit } })).drops,
+    fairness: () => request<Fairness>(ctx, 'GET', '/v1/me/fairness'),
+    setClientSeed: (clientSeed) => request<SeedRotation>(ctx, 'PUT', '/v1/me/fairness/client-seed', { body: { client_seed: clientSeed } }),
+    rotateSeeds: () => request<SeedRotation>(ctx, 'POST', '/v1/me/fairness/rotate'),
+    openings: async (query = {}) =>
+      (await request<OpeningList>(ctx, 'GET', '/v1/me/openings', { query: { before: query.before, limit: query.limit } })).openings,
   };
 }
 

@@ -13,6 +13,7 @@
  */
 export { createClient, type CyberHubClient } from './client.js';
 export { CyberHubError, type ClientErrorCode } from './errors.js';
+export { verifyOpening, seedHash, roll, pick } from './fairness.js';
 export { reconnectDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 export { HOOK_OF_EVENT, type EventHookName } from './hooks.js';
 export type { Unsubscribe } from './emitter.js';

@@ -22,6 +22,7 @@ pub mod billing;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fairness_key;
 /// The fuzz targets' entry points: only in tests and in builds for `fuzz/`.
 #[cfg(any(test, feature = "fuzz-targets"))]
 pub mod fuzz_targets;
@@ -45,7 +46,7 @@ use crate::config::Config;
 use crate::hub::{Hub, HubConfig};
 use crate::limits::Limits;
 use crate::state::AppState;
-use crate::store::Store;
+use crate::store::{FairOpenings, Sealer, Store, now_ms};
 
 /// How long the password gate keeps its argon2 blocks (19 MiB each) after the last check: logins
 /// come in bursts, and between them the server need not hold a block per core.
@@ -63,6 +64,13 @@ impl App {
         let headers = Arc::new(http::headers::HeaderPolicy::new(&config)?);
         let (bridge, billing) = billing::from_config(&config)?;
         let store = Store::open(&config.database_url).await?;
+        let key = fairness_key::resolve(&config, &store).await?;
+        store
+            .enable_openings(FairOpenings {
+                sealer: Arc::new(Sealer::new(key)),
+                reveal_ms: config.drop_reveal_ms as i64,
+            })
+            .await?;
         let shutdown = CancellationToken::new();
         let hub_config = HubConfig {
             heartbeat: config.heartbeat(),
@@ -81,7 +89,8 @@ impl App {
             passwords.clone(),
             shutdown.clone(),
         ));
-        let mut tasks = vec![hub_task, pruner, trimmer];
+        let scheduler = tokio::spawn(schedule_loop(store.clone(), shutdown.clone()));
+        let mut tasks = vec![hub_task, pruner, trimmer, scheduler];
         if let Some(bridge) = bridge {
             tasks.push(bridge.spawn(store.clone(), shutdown.clone()));
         }
@@ -142,6 +151,26 @@ async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
         // day, long enough for every server on the database to have read them.
         if let Err(e) = hub.store().prune_sessions(24 * 3600 * 1000).await {
             tracing::error!(error = %e, "session cleanup failed");
+        }
+    }
+}
+
+/// Publishes scheduled events (drops after their reveal delay) when they fall due: at once when
+/// this node scheduled them, and within a second when another node did (or the clock stepped).
+async fn schedule_loop(store: Store, shutdown: CancellationToken) {
+    loop {
+        let wait = match store.publish_due().await {
+            Ok(Some(due)) => (due - now_ms()).clamp(0, 1_000),
+            Ok(None) => 1_000,
+            Err(e) => {
+                tracing::warn!(error = %e, "publishing scheduled events failed; retrying");
+                1_000
+            }
+        };
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = store.event_scheduled() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
         }
     }
 }

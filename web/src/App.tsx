@@ -12,6 +12,13 @@ import { Inventory } from './components/Inventory';
 import { DropFeed } from './components/DropFeed';
 import { Chat } from './components/Chat';
 import { Admin } from './components/Admin';
+import { Fairness } from './components/Fairness';
+
+type View = 'club' | 'fairness' | 'admin';
+
+function viewOf(hash: string): View {
+  return hash === '#fairness' || hash === '#admin' ? (hash.slice(1) as View) : 'club';
+}
 
 export function App() {
   const client = useCyberHub();
@@ -24,7 +31,12 @@ export function App() {
     if (me.error instanceof CyberHubError && me.error.code === 'unauthenticated') client.setToken(null);
   }, [client, me.error]);
   const announcements = useAnnouncements(3);
-  const [view, setView] = useState<'club' | 'admin'>('club');
+  // The view follows the address (#fairness, #admin), so it can be linked and survives a reload.
+  const [view, setViewState] = useState<View>(() => viewOf(location.hash));
+  const setView = (next: View) => {
+    history.replaceState(null, '', next === 'club' ? location.pathname : `#${next}`);
+    setViewState(next);
+  };
   const [signIn, setSignIn] = useState<SignInRequest | null>(null);
   const askSignIn = (reason: SignInReason) => setSignIn((s) => ({ reason, n: (s?.n ?? 0) + 1 }));
   useEffect(() => {
@@ -39,14 +51,17 @@ export function App() {
       {announcements.map((a) => (
         <div key={a.id} className="announcement" data-testid="announcement"><b>{t.announcement}</b> {a.text}</div>
       ))}
-      {isAdmin && (
+      {signedIn && (
         <nav className="tabs">
-          <button className={view === 'club' ? 'active' : ''} onClick={() => setView('club')}>{t.tabs.club}</button>
-          <button className={view === 'admin' ? 'active' : ''} onClick={() => setView('admin')}>{t.tabs.admin}</button>
+          <button className={view === 'club' ? 'active' : ''} onClick={() => setView('club')} data-testid="tab-club">{t.tabs.club}</button>
+          <button className={view === 'fairness' ? 'active' : ''} onClick={() => setView('fairness')} data-testid="tab-fairness">{t.tabs.fairness}</button>
+          {isAdmin && <button className={view === 'admin' ? 'active' : ''} onClick={() => setView('admin')}>{t.tabs.admin}</button>}
         </nav>
       )}
       {view === 'admin' && isAdmin ? (
         <main className="grid"><Admin /><Chat signedIn moderator /></main>
+      ) : view === 'fairness' && signedIn ? (
+        <main className="grid"><Fairness /><DropFeed /></main>
       ) : (
         <main className="grid">
           <Cases signedIn={signedIn} onSignIn={() => askSignIn('open')} />

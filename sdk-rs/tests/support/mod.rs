@@ -47,14 +47,17 @@ pub fn server_bin() -> PathBuf {
     bin
 }
 
-/// Flags every test server gets: short reconnect advice, no shutdown spread, a short grace.
-const TEST_FLAGS: [&str; 6] = [
+/// Flags every test server gets: short reconnect advice, no shutdown spread, a short grace, and
+/// drops in the feed at once (the reveal delay has tests of its own).
+const TEST_FLAGS: [&str; 8] = [
     "--retry-ms",
     "200",
     "--shutdown-retry-spread-ms",
     "0",
     "--shutdown-grace-secs",
     "1",
+    "--drop-reveal-ms",
+    "0",
 ];
 
 /// The abuse limits, turned off (every test connects from 127.0.0.1); only those the binary knows.

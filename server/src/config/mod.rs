@@ -466,6 +466,33 @@ pub struct Config {
     )]
     pub metrics_token: Option<String>,
 
+    /// Milliseconds a drop waits before everyone's feed shows it (the length of the page's
+    /// roulette), so nobody sees the result before the member who opened the case; 0: at once.
+    #[arg(
+        long,
+        env = "CYBERHUB_DROP_REVEAL_MS",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub drop_reveal_ms: u64,
+
+    /// The key that seals unrevealed server seeds of provably fair openings (64 hex digits), kept
+    /// outside the database so a dump of it does not reveal them. Every node of one database needs
+    /// the same. Unset: read from (or created in) CYBERHUB_FAIRNESS_KEY_FILE.
+    #[arg(
+        long,
+        env = "CYBERHUB_FAIRNESS_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub fairness_key: Option<String>,
+
+    /// A file holding the fairness key, created (readable by the server's user only) when missing.
+    /// Unset: `fairness.key` beside the SQLite database file; on PostgreSQL, with neither set, the
+    /// key is kept in the database itself (and the server warns: set CYBERHUB_FAIRNESS_KEY).
+    #[arg(long, env = "CYBERHUB_FAIRNESS_KEY_FILE", global = true)]
+    pub fairness_key_file: Option<std::path::PathBuf>,
+
     /// The club's SmartShell GraphQL endpoint, e.g. `https://billing.smartshell.gg/api/graphql`.
     /// Set, the billing bridge polls it for top-ups; unset, nothing runs (`billing: off`).
     #[arg(long, env = "CYBERHUB_SMARTSHELL_URL", global = true)]

@@ -9,6 +9,7 @@ pub mod client_ip;
 mod deadline;
 mod drops;
 pub mod extract;
+mod fairness;
 pub mod headers;
 mod me;
 mod openapi;
@@ -44,6 +45,7 @@ fn timed_routes(config: &Config) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::router())
         .merge(me::router())
+        .merge(fairness::router())
         .merge(cases::router())
         .merge(chat::router())
         .merge(drops::router())

@@ -172,6 +172,24 @@ pub fn client_uuid(uuid: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A member's client seed: 1 to 64 printable ASCII characters (it is part of the message every
+/// verifier hashes, so it must read the same everywhere).
+pub fn client_seed(seed: &str) -> Result<(), ApiError> {
+    if !(1..=64).contains(&seed.len()) {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidLength,
+            "client_seed must be 1 to 64 characters long",
+        ));
+    }
+    if !seed.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(ApiError::invalid(
+            ErrorCode::InvalidCharacters,
+            "client_seed may hold printable ASCII characters only",
+        ));
+    }
+    Ok(())
+}
+
 /// A payment from the billing system.
 pub fn topup(req: &TopupRequest) -> Result<(), ApiError> {
     check_len("payment_id", &req.payment_id, 1, 128)?;

@@ -53,6 +53,7 @@ macro_rules! on_pool {
 mod billing;
 mod cases;
 mod chat;
+mod fairness;
 mod lease;
 mod outbox;
 mod postgres;
@@ -63,12 +64,15 @@ mod tx;
 mod users;
 mod wallet;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use tx::Tx as _;
 
 use cyberhub_protocol::ErrorCode;
 
 pub use billing::{Ingested, SmartShellPayment, state_key};
 pub use chat::DUPLICATE_WINDOW_MS;
+pub use fairness::Sealer;
 pub use lease::Lease;
 pub use outbox::{Committed, OutboxHead, StoredEvent};
 pub use users::{SessionKey, SessionUser};
@@ -124,6 +128,17 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
+/// How many scheduled events one transaction publishes.
+const SCHEDULE_BATCH: i64 = 500;
+
+async fn publish_batch(tx: &mut impl tx::Tx, now: i64, latest: i64) -> Result<usize, StoreError> {
+    let due = tx.take_due_events(now, latest, SCHEDULE_BATCH).await?;
+    if !due.is_empty() {
+        tx.emit_all(&due, now).await?;
+    }
+    Ok(due.len())
+}
+
 /// The database behind a [`Store`].
 enum Backend {
     Sqlite(sqlite::Sqlite),
@@ -136,6 +151,18 @@ pub struct Store {
     backend: Arc<Backend>,
     committed: Arc<Committed>,
     sessions: Arc<session_cache::SessionCache>,
+    /// How openings are drawn and revealed, set once by the server ([`Store::enable_openings`]).
+    fair: Arc<OnceLock<FairOpenings>>,
+    /// Woken when an event is scheduled here, so its publication is timed to the millisecond.
+    scheduled: Arc<tokio::sync::Notify>,
+}
+
+/// What openings need beyond the database: the key that seals server seeds, and how long a drop
+/// waits before everyone sees it.
+#[derive(Clone)]
+pub struct FairOpenings {
+    pub sealer: Arc<Sealer>,
+    pub reveal_ms: i64,
 }
 
 impl Store {
@@ -159,7 +186,72 @@ impl Store {
             backend: Arc::new(backend),
             committed,
             sessions: Arc::default(),
+            fair: Arc::default(),
+            scheduled: Arc::default(),
         })
+    }
+
+    /// Makes openings possible: with this key's sealer and this reveal delay. The database
+    /// remembers a check value of the first key it was used with and refuses another, so nodes
+    /// (or a restart with a lost key file) cannot seal seeds the others cannot open.
+    pub async fn enable_openings(&self, fair: FairOpenings) -> anyhow::Result<()> {
+        let check = fair.sealer.check().to_owned();
+        let stored: Option<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT value FROM server_settings WHERE key = 'fairness_key_check'")
+                .fetch_optional(pool)
+                .await
+        })?;
+        match stored {
+            Some((known,)) if known != check => anyhow::bail!(
+                "the fairness key differs from the one this database's seeds were sealed with: \
+                 give every node the same CYBERHUB_FAIRNESS_KEY (or keep the key file)"
+            ),
+            Some(_) => {}
+            None => {
+                let value = check.clone();
+                transact!(self, |tx| tx.set_setting("fairness_key_check", &value))?;
+            }
+        }
+        let _ = self.fair.set(fair);
+        Ok(())
+    }
+
+    fn fair(&self) -> Result<&FairOpenings, StoreError> {
+        self.fair.get().ok_or_else(|| {
+            StoreError::Db("openings are not set up (Store::enable_openings)".into())
+        })
+    }
+
+    /// Publishes the scheduled events that are due, a batch per transaction; returns when the next
+    /// one is due, Unix ms, if any. Nothing due costs one read, no transaction.
+    pub async fn publish_due(&self) -> Result<Option<i64>, StoreError> {
+        let reveal_ms = self.fair.get().map_or(0, |f| f.reveal_ms);
+        loop {
+            let next: (Option<i64>,) = on_pool!(self, |pool| {
+                sqlx::query_as("SELECT MIN(due_at) FROM scheduled_events")
+                    .fetch_one(pool)
+                    .await
+            })?;
+            let now = now_ms();
+            // Due later than any delay can make it: the wall clock stepped back since it was
+            // written, and waiting for it to catch up would hold the drop back by the step.
+            let latest = now + reveal_ms + 1_000;
+            match next.0 {
+                Some(due) if due <= now || due > latest => {
+                    let taken = transact!(self, |tx| publish_batch(tx, now, latest))?;
+                    if taken == 0 {
+                        // Another node took them.
+                        tokio::task::yield_now().await;
+                    }
+                }
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// Resolves when an event was scheduled by this process.
+    pub async fn event_scheduled(&self) {
+        self.scheduled.notified().await
     }
 
     /// `sqlite` or `postgres`.

@@ -48,8 +48,9 @@ pub const INSERT_INVENTORY_ITEM: &str =
     "INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
 pub const INSERT_OPENING: &str = "INSERT INTO openings
-     (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+     (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at, pair_id, nonce,
+      case_name, items)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
 pub const TAKE_INVENTORY_ITEM: &str = "DELETE FROM inventory WHERE id = $1 AND user_id = $2
      RETURNING id, name, rarity, value, case_id, case_name, won_at";
 pub const PAYMENT: &str =
@@ -81,6 +82,24 @@ pub const SET_MUTE: &str =
      ON CONFLICT (user_id) DO UPDATE SET muted_until = excluded.muted_until,
          reason = excluded.reason, muted_by = excluded.muted_by,
          created_at = excluded.created_at";
+
+// ---- provably fair openings ----
+
+pub const CURRENT_PAIR: &str =
+    "SELECT id, sealed_seed, server_seed_hash, client_seed, next_nonce FROM fairness_pairs
+     WHERE user_id = $1 AND revealed_at IS NULL";
+pub const INSERT_PAIR: &str = "INSERT INTO fairness_pairs
+     (user_id, sealed_seed, server_seed_hash, client_seed, created_at) VALUES ($1, $2, $3, $4, $5)
+     RETURNING id";
+/// Takes the pair's next nonce: the row's lock makes concurrent openings take turns.
+pub const TAKE_NONCE: &str =
+    "UPDATE fairness_pairs SET next_nonce = next_nonce + 1 WHERE id = $1 RETURNING next_nonce - 1";
+pub const REVEAL_PAIR: &str =
+    "UPDATE fairness_pairs SET revealed_seed = $1, revealed_at = $2 WHERE id = $3";
+pub const SCHEDULE_EVENT: &str = "INSERT INTO scheduled_events (due_at, kind, user_id, data, created_at) VALUES ($1, $2, $3, $4, $5)";
+
+pub const SET_SETTING: &str = "INSERT INTO server_settings (key, value) VALUES ($1, $2)
+     ON CONFLICT (key) DO UPDATE SET value = excluded.value";
 
 // ---- the billing bridge ----
 
@@ -144,6 +163,12 @@ mod tests {
         ("MARK_CHAT_DELETED", MARK_CHAT_DELETED),
         ("LIFT_MUTE", LIFT_MUTE),
         ("SET_MUTE", SET_MUTE),
+        ("CURRENT_PAIR", CURRENT_PAIR),
+        ("INSERT_PAIR", INSERT_PAIR),
+        ("TAKE_NONCE", TAKE_NONCE),
+        ("REVEAL_PAIR", REVEAL_PAIR),
+        ("SCHEDULE_EVENT", SCHEDULE_EVENT),
+        ("SET_SETTING", SET_SETTING),
         ("SMARTSHELL_PAYMENT", SMARTSHELL_PAYMENT),
         ("INSERT_SMARTSHELL_PAYMENT", INSERT_SMARTSHELL_PAYMENT),
         ("MARK_SMARTSHELL_CREDITED", MARK_SMARTSHELL_CREDITED),
@@ -194,6 +219,7 @@ mod tests {
             include_str!("../../../migrations/sqlite/0002_chat.sql"),
             include_str!("../../../migrations/sqlite/0003_session_revocations.sql"),
             include_str!("../../../migrations/sqlite/0004_smartshell.sql"),
+            include_str!("../../../migrations/sqlite/0005_fairness.sql"),
         ] {
             db.execute_batch(migration).unwrap();
         }

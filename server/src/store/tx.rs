@@ -12,6 +12,15 @@ use cyberhub_protocol::{
 
 use super::StoreError;
 use super::billing::{SmartShellPayment, SmartShellRow};
+use super::fairness::PairRow;
+
+/// What an opening was drawn under and from, as its record keeps it.
+pub struct WinRecord<'a> {
+    pub pair_id: i64,
+    pub nonce: i64,
+    /// The case's items and weights at the opening (JSON).
+    pub items_json: &'a str,
+}
 
 /// A write transaction in progress. Everything a rule does through it commits together or not at
 /// all; events emitted through it reach the hub after the commit.
@@ -79,13 +88,14 @@ pub trait Tx {
     ) -> Result<Option<(i64, String)>, StoreError>;
     /// A user's balance.
     async fn balance(&mut self, user_id: i64) -> Result<Option<i64>, StoreError>;
-    /// Puts a won item into a user's inventory and records the opening that won it; returns the
-    /// item's inventory id.
+    /// Puts a won item into a user's inventory and records the opening that won it, with what it
+    /// was drawn under and from; returns the item's inventory id.
     async fn record_win(
         &mut self,
         user_id: i64,
         case: &Case,
         won: &CaseItem,
+        draw: &WinRecord<'_>,
         now: i64,
     ) -> Result<i64, StoreError>;
     /// Removes an item from its owner's inventory and returns it; `None` when the user has no such
@@ -143,6 +153,41 @@ pub trait Tx {
         by: i64,
         now: i64,
     ) -> Result<(), StoreError>;
+
+    // ---- provably fair openings ----
+
+    /// The member's current seed pair.
+    async fn current_pair(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError>;
+    /// Stores a new current pair; its id.
+    async fn insert_pair(
+        &mut self,
+        user_id: i64,
+        pair: &PairRow,
+        now: i64,
+    ) -> Result<i64, StoreError>;
+    /// Takes the pair's next nonce.
+    async fn take_nonce(&mut self, pair_id: i64) -> Result<i64, StoreError>;
+    /// Ends a pair: its seed in the open.
+    async fn reveal_pair(&mut self, pair_id: i64, seed: &str, now: i64) -> Result<(), StoreError>;
+    /// Writes an event to be published at `due_at` (Unix ms).
+    async fn schedule_event(
+        &mut self,
+        event: &ServerEvent,
+        due_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Takes the scheduled events due at `now` (and any due after `latest`, which only a clock
+    /// that stepped back can make), oldest first, at most `limit`; another transaction taking them
+    /// at once gets others.
+    async fn take_due_events(
+        &mut self,
+        now: i64,
+        latest: i64,
+        limit: i64,
+    ) -> Result<Vec<ServerEvent>, StoreError>;
+
+    /// Stores a setting the nodes of one database share.
+    async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
 
     // ---- the billing bridge ----
 

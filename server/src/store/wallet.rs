@@ -3,15 +3,16 @@
 //! Each operation is one transaction that changes the balance, records it in the ledger and emits the
 //! events the user must see; either all of it is committed or none of it.
 
+use cyberhub_protocol::fairness::{pick, roll};
 use cyberhub_protocol::{
-    BalanceAdjustResponse, BalanceReason, BalanceUpdated, Case, CaseItem, DropNew, ErrorCode,
-    InventoryAction, InventoryItem, InventoryUpdated, OpenCaseResponse, Rarity, SellResponse,
-    ServerEvent, TopupRequest, TopupResponse,
+    BalanceAdjustResponse, BalanceReason, BalanceUpdated, DropNew, ErrorCode, InventoryAction,
+    InventoryItem, InventoryUpdated, OpenCaseResponse, Rarity, SellResponse, ServerEvent,
+    TopupRequest, TopupResponse,
 };
-use rand::RngExt;
 
-use super::tx::Tx;
-use super::{Store, StoreError, now_ms};
+use super::fairness::{self, SnapshotItem};
+use super::tx::{Tx, WinRecord};
+use super::{FairOpenings, Store, StoreError, now_ms};
 
 /// The largest balance the store accepts: JSON numbers stay exact in JavaScript below 2^53.
 pub const MAX_BALANCE: i64 = (1 << 53) - 1;
@@ -56,14 +57,22 @@ impl Store {
         Ok(rows.into_iter().map(InventoryItem::from).collect())
     }
 
-    /// Pays for a case, draws an item by weight with the thread-local CSPRNG, puts it in the
-    /// inventory and records the opening; emits `balance:updated`, `inventory:updated` and `drop:new`.
+    /// Pays for a case, draws an item provably fairly (the member's seed pair and its next nonce),
+    /// puts it in the inventory and records the opening with what it was drawn from; emits
+    /// `balance:updated` and `inventory:updated` at once, and `drop:new` for everyone after the
+    /// reveal delay (scheduled in the same transaction).
     pub async fn open_case(
         &self,
         user_id: i64,
         case_id: i64,
     ) -> Result<OpenCaseResponse, StoreError> {
-        transact!(self, |tx| open_case(tx, user_id, case_id))
+        let fair = self.fair()?.clone();
+        let scheduled = fair.reveal_ms > 0;
+        let opened = transact!(self, |tx| open_case(tx, &fair, user_id, case_id))?;
+        if scheduled {
+            self.scheduled.notify_one();
+        }
+        Ok(opened)
     }
 
     /// Sells an owned item back for its value: removal and credit in one transaction; emits
@@ -93,6 +102,7 @@ impl Store {
 
 async fn open_case(
     tx: &mut impl Tx,
+    fair: &FairOpenings,
     user_id: i64,
     case_id: i64,
 ) -> Result<OpenCaseResponse, StoreError> {
@@ -100,11 +110,45 @@ async fn open_case(
         .case(case_id)
         .await?
         .ok_or(StoreError::NotFound("case"))?;
-    let won = draw(&case)?.clone();
+    if case.items.iter().all(|i| i.weight <= 0) {
+        return Err(StoreError::Conflict {
+            code: ErrorCode::CaseEmpty,
+            message: "this case has no items to draw".into(),
+        });
+    }
     let now = now_ms();
+    // Paid for first: a member who cannot pay uses up no nonce (the transaction rolls back).
     let (balance, username, balance_event) =
         change_balance(tx, user_id, -case.price, BalanceReason::CaseOpened, None).await?;
-    let inventory_id = tx.record_win(user_id, &case, &won, now).await?;
+    let draw = fairness::draw(tx, &fair.sealer, user_id).await?;
+    let roll = roll(&draw.server_seed, &draw.fair.client_seed, draw.fair.nonce);
+    let weights: Vec<(i64, i64)> = case.items.iter().map(|i| (i.id, i.weight)).collect();
+    let won_id = pick(roll, &weights).expect("a case with weights draws an item");
+    let won = case
+        .items
+        .iter()
+        .find(|i| i.id == won_id)
+        .expect("pick draws one of the items")
+        .clone();
+    let mut snapshot: Vec<SnapshotItem> = case
+        .items
+        .iter()
+        .map(|i| SnapshotItem {
+            id: i.id,
+            name: i.name.clone(),
+            rarity: i.rarity.as_str().to_owned(),
+            value: i.value,
+            weight: i.weight,
+        })
+        .collect();
+    snapshot.sort_by_key(|i| i.id);
+    let items_json = serde_json::to_string(&snapshot).expect("plain values serialize");
+    let record = WinRecord {
+        pair_id: draw.pair_id,
+        nonce: draw.fair.nonce,
+        items_json: &items_json,
+    };
+    let inventory_id = tx.record_win(user_id, &case, &won, &record, now).await?;
     let item = InventoryItem {
         id: inventory_id,
         name: won.name.clone(),
@@ -118,6 +162,7 @@ async fn open_case(
         user_id,
         action: InventoryAction::Added,
         item: item.clone(),
+        fair: Some(draw.fair.clone()),
     });
     let drop = ServerEvent::DropNew(DropNew {
         username,
@@ -127,32 +172,20 @@ async fn open_case(
         rarity: won.rarity,
         value: won.value,
     });
-    tx.emit_all(&[balance_event, inventory, drop], now).await?;
-    Ok(OpenCaseResponse { item, balance })
-}
-
-/// Draws one of the case's items with a chance proportional to its weight, from the thread-local
-/// CSPRNG.
-fn draw(case: &Case) -> Result<&CaseItem, StoreError> {
-    let total: i64 = case.items.iter().map(|i| i.weight).sum();
-    if total <= 0 {
-        return Err(StoreError::Conflict {
-            code: ErrorCode::CaseEmpty,
-            message: "this case has no items to draw".into(),
-        });
+    // The opener sees the result at once; everyone else once the roulette has run.
+    if fair.reveal_ms > 0 {
+        tx.emit_all(&[balance_event, inventory], now).await?;
+        tx.schedule_event(&drop, now + fair.reveal_ms, now).await?;
+    } else {
+        tx.emit_all(&[balance_event, inventory, drop], now).await?;
     }
-    let mut ticket = rand::rng().random_range(0..total);
-    Ok(case
-        .items
-        .iter()
-        .find(|item| {
-            if ticket < item.weight {
-                return true;
-            }
-            ticket -= item.weight;
-            false
-        })
-        .expect("a ticket below the total weight always lands on an item"))
+    Ok(OpenCaseResponse {
+        item,
+        balance,
+        case_item_id: won.id,
+        fair: draw.fair,
+        reveal_in_ms: fair.reveal_ms,
+    })
 }
 
 async fn sell_item(
@@ -170,6 +203,7 @@ async fn sell_item(
         user_id,
         action: InventoryAction::Removed,
         item: item.clone(),
+        fair: None,
     });
     tx.emit_all(&[balance_event, removed], now_ms()).await?;
     Ok(SellResponse {

@@ -63,6 +63,8 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     config.poll_rate_user = off();
     config.write_rate_user = off();
     config.max_connections_per_ip = 0;
+    // Drops reach the feed at once, as most tests expect; the reveal's tests set a delay.
+    config.drop_reveal_ms = 0;
     tweak(&mut config);
     let store = cyberhub_server::store::Store::open(&config.database_url)
         .await
@@ -352,6 +354,26 @@ impl TestApp {
         } else {
             let mut conn = self._db.sqlite_connection().await;
             sqlx::raw_sql(statement).execute(&mut conn).await.unwrap();
+        }
+    }
+
+    /// The first column of every row of `query`, as text.
+    pub async fn sql_text(&self, query: &str) -> Vec<String> {
+        let query = sqlx::AssertSqlSafe(query.to_owned());
+        if self._db.is_postgres() {
+            let mut conn = sqlx::PgConnection::connect(&self.config.database_url)
+                .await
+                .unwrap();
+            sqlx::query_scalar(query)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
+        } else {
+            let mut conn = self._db.sqlite_connection().await;
+            sqlx::query_scalar(query)
+                .fetch_all(&mut conn)
+                .await
+                .unwrap()
         }
     }
 

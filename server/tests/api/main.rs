@@ -9,6 +9,7 @@ mod sse;
 mod auth;
 mod cases;
 mod chat;
+mod fairness;
 mod headers;
 mod limits;
 mod ops;

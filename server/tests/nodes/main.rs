@@ -14,6 +14,7 @@ mod stub;
 
 mod billing;
 mod cluster;
+mod reveal;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;

@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::database::TestDatabase;
@@ -16,6 +17,10 @@ pub struct Server {
     pub db: String,
     /// What the server was started with (after `cyberhub`), to start it again.
     argv: Vec<String>,
+    /// Its `RUST_LOG`.
+    level: String,
+    /// Every line it printed (its log), across restarts.
+    log: Arc<Mutex<Vec<String>>>,
     child: Child,
     pub database: TestDatabase,
 }
@@ -30,17 +35,30 @@ impl Server {
     /// Starts `cyberhub COMMAND...` on a free loopback port and a fresh database, with `args`
     /// added; returns once it listens.
     pub async fn start_command(command: &[&str], args: &[&str]) -> Server {
+        Server::start_logging(command, args, "info").await
+    }
+
+    /// Like [`Server::start_command`], logging at `level` (a `RUST_LOG` filter).
+    pub async fn start_logging(command: &[&str], args: &[&str], level: &str) -> Server {
         let database = TestDatabase::create().await;
         let mut argv: Vec<String> = command.iter().map(|a| a.to_string()).collect();
         argv.extend(args.iter().map(|a| a.to_string()));
-        let (child, addr) = spawn(&argv, &database.url);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (child, addr) = spawn(&argv, &database.url, level, &log);
         Server {
             addr,
             db: database.url.clone(),
             argv,
+            level: level.to_owned(),
+            log,
             child,
             database,
         }
+    }
+
+    /// Everything the server printed so far (at `RUST_LOG`, default `info`).
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
     }
 
     /// Kills the process (SIGKILL: no graceful anything) and starts it again on the same
@@ -48,7 +66,7 @@ impl Server {
     pub fn kill_and_restart(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let (child, addr) = spawn(&self.argv, &self.db);
+        let (child, addr) = spawn(&self.argv, &self.db, &self.level, &self.log);
         self.child = child;
         self.addr = addr;
     }
@@ -111,11 +129,16 @@ impl Drop for Server {
 }
 
 /// Starts `cyberhub ARGV... --listen 127.0.0.1:0 --database-url DB`; returns once it listens.
-fn spawn(argv: &[String], db: &str) -> (Child, SocketAddr) {
+fn spawn(
+    argv: &[String],
+    db: &str,
+    level: &str,
+    log: &Arc<Mutex<Vec<String>>>,
+) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
         .args(argv)
         .args(["--listen", "127.0.0.1:0", "--database-url", db])
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", level)
         .env("CYBERHUB_LOG_FORMAT", "text")
         .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
@@ -129,11 +152,17 @@ fn spawn(argv: &[String], db: &str) -> (Child, SocketAddr) {
             .next()
             .expect("the server prints that it listens")
             .unwrap();
+        log.lock().unwrap().push(line.clone());
         if let Some(rest) = line.split("addr=").nth(1) {
             break rest.split_whitespace().next().unwrap().parse().unwrap();
         }
     };
-    // Keep reading so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep reading (and keeping) so the server never blocks on a full pipe.
+    let log = log.clone();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            log.lock().unwrap().push(line);
+        }
+    });
     (child, addr)
 }

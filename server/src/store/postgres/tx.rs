@@ -9,8 +9,9 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::store::billing::{SmartShellPayment, SmartShellRow};
 use crate::store::cases::{CASE_WITH_ITEMS, CaseJoinRow, assemble_join};
+use crate::store::fairness::PairRow;
 use crate::store::sql;
-use crate::store::tx::Tx;
+use crate::store::tx::{Tx, WinRecord};
 use crate::store::{StoreError, StoredEvent};
 
 /// The advisory lock that puts event ids in commit order (see the module comment of the parent).
@@ -248,6 +249,7 @@ impl Tx for PgTx {
         user_id: i64,
         case: &Case,
         won: &CaseItem,
+        draw: &WinRecord<'_>,
         now: i64,
     ) -> Result<i64, StoreError> {
         Ok(sqlx::query_scalar(
@@ -255,8 +257,9 @@ impl Tx for PgTx {
                  INSERT INTO inventory (user_id, case_id, case_name, name, rarity, value, won_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id
              )
-             INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value, opened_at)
-             SELECT $1, $2, $8, id, $9, $6, $7 FROM item
+             INSERT INTO openings (user_id, case_id, case_item_id, inventory_id, price, item_value,
+                                   opened_at, pair_id, nonce, case_name, items)
+             SELECT $1, $2, $8, id, $9, $6, $7, $10, $11, $3, $12 FROM item
              RETURNING inventory_id",
         )
         .bind(user_id)
@@ -268,6 +271,9 @@ impl Tx for PgTx {
         .bind(now)
         .bind(won.id)
         .bind(case.price)
+        .bind(draw.pair_id)
+        .bind(draw.nonce)
+        .bind(draw.items_json)
         .fetch_one(&mut *self.tx)
         .await?)
     }
@@ -434,6 +440,108 @@ impl Tx for PgTx {
             .bind(reason)
             .bind(by)
             .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn current_pair(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError> {
+        let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(sql::CURRENT_PAIR)
+            .bind(user_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(
+            |(id, sealed_seed, server_seed_hash, client_seed, next_nonce)| PairRow {
+                id,
+                sealed_seed,
+                server_seed_hash,
+                client_seed,
+                next_nonce,
+            },
+        ))
+    }
+
+    async fn insert_pair(
+        &mut self,
+        user_id: i64,
+        pair: &PairRow,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql::INSERT_PAIR)
+            .bind(user_id)
+            .bind(&pair.sealed_seed)
+            .bind(&pair.server_seed_hash)
+            .bind(&pair.client_seed)
+            .bind(now)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn take_nonce(&mut self, pair_id: i64) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar(sql::TAKE_NONCE)
+            .bind(pair_id)
+            .fetch_one(&mut *self.tx)
+            .await?)
+    }
+
+    async fn reveal_pair(&mut self, pair_id: i64, seed: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(sql::REVEAL_PAIR)
+            .bind(seed)
+            .bind(now)
+            .bind(pair_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn schedule_event(
+        &mut self,
+        event: &ServerEvent,
+        due_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::SCHEDULE_EVENT)
+            .bind(due_at)
+            .bind(event.name())
+            .bind(event.user_id())
+            .bind(event.data_json())
+            .bind(now)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_due_events(
+        &mut self,
+        now: i64,
+        latest: i64,
+        limit: i64,
+    ) -> Result<Vec<ServerEvent>, StoreError> {
+        // Several nodes take due events at once: each row goes to one of them (the others skip
+        // the rows it has locked), and is deleted in the transaction that publishes it.
+        let mut due: Vec<(i64, String, String)> = sqlx::query_as(
+            "DELETE FROM scheduled_events WHERE id IN (
+                 SELECT id FROM scheduled_events WHERE due_at <= $1 OR due_at > $2
+                 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING id, kind, data",
+        )
+        .bind(now)
+        .bind(latest)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        due.sort_by_key(|(id, _, _)| *id);
+        due.into_iter()
+            .map(|(_, kind, data)| {
+                ServerEvent::from_parts(&kind, &data).map_err(|e| StoreError::Db(e.into()))
+            })
+            .collect()
+    }
+
+    async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        sqlx::query(sql::SET_SETTING)
+            .bind(key)
+            .bind(value)
             .execute(&mut *self.tx)
             .await?;
         Ok(())

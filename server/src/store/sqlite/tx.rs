@@ -11,8 +11,9 @@ use super::is_unique_violation;
 use super::writer::WriteTx;
 use crate::store::billing::{SmartShellPayment, SmartShellRow};
 use crate::store::cases::{CaseJoinRow, assemble_join};
+use crate::store::fairness::PairRow;
 use crate::store::sql;
-use crate::store::tx::Tx;
+use crate::store::tx::{Tx, WinRecord};
 use crate::store::{StoreError, StoredEvent};
 
 impl Tx for WriteTx<'_> {
@@ -180,6 +181,7 @@ impl Tx for WriteTx<'_> {
         user_id: i64,
         case: &Case,
         won: &CaseItem,
+        draw: &WinRecord<'_>,
         now: i64,
     ) -> Result<i64, StoreError> {
         let inventory_id: i64 = self.prepare_cached(sql::INSERT_INVENTORY_ITEM)?.query_row(
@@ -201,7 +203,11 @@ impl Tx for WriteTx<'_> {
             inventory_id,
             case.price,
             won.value,
-            now
+            now,
+            draw.pair_id,
+            draw.nonce,
+            case.name,
+            draw.items_json
         ])?;
         Ok(inventory_id)
     }
@@ -340,6 +346,99 @@ impl Tx for WriteTx<'_> {
     ) -> Result<(), StoreError> {
         self.prepare_cached(sql::SET_MUTE)?
             .execute(params![user_id, until, reason, by, now])?;
+        Ok(())
+    }
+
+    async fn current_pair(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::CURRENT_PAIR)?
+            .query_row([user_id], |r| {
+                Ok(PairRow {
+                    id: r.get(0)?,
+                    sealed_seed: r.get(1)?,
+                    server_seed_hash: r.get(2)?,
+                    client_seed: r.get(3)?,
+                    next_nonce: r.get(4)?,
+                })
+            })
+            .optional()?)
+    }
+
+    async fn insert_pair(
+        &mut self,
+        user_id: i64,
+        pair: &PairRow,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        Ok(self.prepare_cached(sql::INSERT_PAIR)?.query_row(
+            params![
+                user_id,
+                pair.sealed_seed,
+                pair.server_seed_hash,
+                pair.client_seed,
+                now
+            ],
+            |r| r.get(0),
+        )?)
+    }
+
+    async fn take_nonce(&mut self, pair_id: i64) -> Result<i64, StoreError> {
+        Ok(self
+            .prepare_cached(sql::TAKE_NONCE)?
+            .query_row([pair_id], |r| r.get(0))?)
+    }
+
+    async fn reveal_pair(&mut self, pair_id: i64, seed: &str, now: i64) -> Result<(), StoreError> {
+        self.prepare_cached(sql::REVEAL_PAIR)?
+            .execute(params![seed, now, pair_id])?;
+        Ok(())
+    }
+
+    async fn schedule_event(
+        &mut self,
+        event: &ServerEvent,
+        due_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.prepare_cached(sql::SCHEDULE_EVENT)?.execute(params![
+            due_at,
+            event.name(),
+            event.user_id(),
+            event.data_json(),
+            now
+        ])?;
+        Ok(())
+    }
+
+    async fn take_due_events(
+        &mut self,
+        now: i64,
+        latest: i64,
+        limit: i64,
+    ) -> Result<Vec<ServerEvent>, StoreError> {
+        // The writer thread is the only writer: nothing else takes these rows meanwhile.
+        let mut due: Vec<(i64, String, String)> = self
+            .prepare_cached(
+                "DELETE FROM scheduled_events WHERE id IN (
+                     SELECT id FROM scheduled_events WHERE due_at <= $1 OR due_at > $2
+                     ORDER BY id LIMIT $3)
+                 RETURNING id, kind, data",
+            )?
+            .query_map([now, latest, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        due.sort_by_key(|(id, _, _)| *id);
+        due.into_iter()
+            .map(|(_, kind, data)| {
+                ServerEvent::from_parts(&kind, &data).map_err(|e| StoreError::Db(e.into()))
+            })
+            .collect()
+    }
+
+    async fn set_setting(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.prepare_cached(sql::SET_SETTING)?
+            .execute([key, value])?;
         Ok(())
     }
 
