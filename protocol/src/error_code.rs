@@ -76,6 +76,9 @@ error_codes! {
     BalanceLimit = "balance_limit",
     /// The case has no items to draw.
     CaseEmpty = "case_empty",
+    /// The member's seed pair changed while this request was made (another rotation): fetch it
+    /// and try again.
+    SeedsChanged = "seeds_changed",
     /// A payment id already credited with another user or amount.
     PaymentMismatch = "payment_mismatch",
     /// The body is not JSON.

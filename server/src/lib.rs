@@ -155,12 +155,15 @@ async fn prune_loop(hub: Hub, config: Config, shutdown: CancellationToken) {
     }
 }
 
-/// Publishes scheduled events (drops after their reveal delay) when they fall due: at once when
-/// this node scheduled them, and within a second when another node did (or the clock stepped).
+/// Publishes scheduled events (drops after their reveal delay) when they fall due, those due
+/// within `SCHEDULE_BATCH_MS` of each other in one transaction (a busy feed's drops go out a few
+/// dozen at a time, not one transaction each); it looks at least every second, for events
+/// another node scheduled or the clock moved.
 async fn schedule_loop(store: Store, shutdown: CancellationToken) {
+    const SCHEDULE_BATCH_MS: i64 = 20;
     loop {
         let wait = match store.publish_due().await {
-            Ok(Some(due)) => (due - now_ms()).clamp(0, 1_000),
+            Ok(Some(due)) => (due - now_ms()).clamp(SCHEDULE_BATCH_MS, 1_000),
             Ok(None) => 1_000,
             Err(e) => {
                 tracing::warn!(error = %e, "publishing scheduled events failed; retrying");
@@ -169,7 +172,7 @@ async fn schedule_loop(store: Store, shutdown: CancellationToken) {
         };
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = store.event_scheduled() => {}
+            _ = store.scheduled_before(now_ms() + wait) => {}
             _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
         }
     }

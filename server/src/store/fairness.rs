@@ -11,7 +11,7 @@ use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use cyberhub_protocol::fairness::seed_hash;
 use cyberhub_protocol::{
-    CaseItem, FairDraw, Fairness, Opening, Rarity, RevealedSeed, SeedRotation,
+    CaseItem, ErrorCode, FairDraw, Fairness, Opening, Rarity, RevealedSeed, SeedRotation,
 };
 use hmac::{Hmac, Mac};
 use rand::RngExt;
@@ -96,51 +96,83 @@ fn random_client_seed() -> String {
     hex::encode(rand::rng().random::<[u8; 8]>())
 }
 
-/// A new pair for `user_id`, stored as the current one.
+/// A new pair for `user_id` with `next_nonce` nonces taken, stored as the current one; `None`
+/// when a concurrent transaction gave the member a pair first.
 async fn new_pair(
     tx: &mut impl Tx,
     sealer: &Sealer,
     user_id: i64,
     client_seed: &str,
-) -> Result<PairRow, StoreError> {
+    next_nonce: i64,
+) -> Result<Option<PairRow>, StoreError> {
     let seed = hex::encode(rand::random::<[u8; 32]>());
     let row = PairRow {
         id: 0,
         sealed_seed: sealer.seal(&seed),
         server_seed_hash: seed_hash(&seed),
         client_seed: client_seed.to_owned(),
-        next_nonce: 0,
+        next_nonce,
     };
     let id = tx.insert_pair(user_id, &row, now_ms()).await?;
-    Ok(PairRow { id, ..row })
+    Ok(id.map(|id| PairRow { id, ..row }))
 }
 
+/// The member's current pair, made on first need.
 async fn current_pair(
     tx: &mut impl Tx,
     sealer: &Sealer,
     user_id: i64,
 ) -> Result<PairRow, StoreError> {
-    match tx.current_pair(user_id).await? {
-        Some(pair) => Ok(pair),
-        None => new_pair(tx, sealer, user_id, &random_client_seed()).await,
+    // Twice at most: a pair made concurrently is there on the second read.
+    for _ in 0..2 {
+        if let Some(pair) = tx.current_pair(user_id).await? {
+            return Ok(pair);
+        }
+        if let Some(pair) = new_pair(tx, sealer, user_id, &random_client_seed(), 0).await? {
+            return Ok(pair);
+        }
+    }
+    Err(seeds_changed())
+}
+
+fn seeds_changed() -> StoreError {
+    StoreError::Conflict {
+        code: ErrorCode::SeedsChanged,
+        message: "the seed pair changed meanwhile; fetch it and try again".into(),
     }
 }
 
-/// Takes the next nonce of the member's current pair for an opening, in the opening's transaction.
+/// Takes the next nonce of the member's current pair for an opening, in the opening's
+/// transaction: one statement for an existing pair (the hot path); a member's first opening makes
+/// the pair with its first nonce taken.
 pub(super) async fn draw(
     tx: &mut impl Tx,
     sealer: &Sealer,
     user_id: i64,
 ) -> Result<Draw, StoreError> {
-    let pair = current_pair(tx, sealer, user_id).await?;
-    let nonce = tx.take_nonce(pair.id).await?;
+    let mut taken = None;
+    // Twice at most: a pair made (or rotated) concurrently is there on the second try.
+    for _ in 0..2 {
+        if let Some(pair) = tx.take_nonce(user_id).await? {
+            taken = Some(pair);
+            break;
+        }
+        if let Some(pair) = new_pair(tx, sealer, user_id, &random_client_seed(), 1).await? {
+            taken = Some(PairRow {
+                next_nonce: 0,
+                ..pair
+            });
+            break;
+        }
+    }
+    let pair = taken.ok_or_else(seeds_changed)?;
     Ok(Draw {
         pair_id: pair.id,
         server_seed: sealer.open(&pair.sealed_seed)?,
         fair: FairDraw {
             server_seed_hash: pair.server_seed_hash,
             client_seed: pair.client_seed,
-            nonce,
+            nonce: pair.next_nonce,
         },
     })
 }
@@ -157,19 +189,26 @@ async fn rotate(
     }
     let old = current_pair(tx, sealer, user_id).await?;
     let seed = sealer.open(&old.sealed_seed)?;
-    // Revealed in the same transaction that ends the pair: no opening can be drawn from it after.
-    tx.reveal_pair(old.id, &seed, now_ms()).await?;
+    // Revealed in the same transaction that ends the pair, and only if still current: no opening
+    // is drawn from it after (an opening's nonce statement skips a revealed pair), and the last
+    // nonce is the one the row holds now, openings committed meanwhile included.
+    let next_nonce = tx
+        .reveal_pair(old.id, &seed, now_ms())
+        .await?
+        .ok_or_else(seeds_changed)?;
     let client_seed = match client_seed {
         Some(seed) => seed.to_owned(),
         None => random_client_seed(),
     };
-    let next = new_pair(tx, sealer, user_id, &client_seed).await?;
+    let next = new_pair(tx, sealer, user_id, &client_seed, 0)
+        .await?
+        .ok_or_else(seeds_changed)?;
     Ok(SeedRotation {
         revealed: RevealedSeed {
             server_seed: seed,
             server_seed_hash: old.server_seed_hash,
             client_seed: old.client_seed,
-            last_nonce: (old.next_nonce > 0).then(|| old.next_nonce - 1),
+            last_nonce: (next_nonce > 0).then(|| next_nonce - 1),
         },
         next: Fairness {
             server_seed_hash: next.server_seed_hash,

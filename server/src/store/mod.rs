@@ -153,8 +153,18 @@ pub struct Store {
     sessions: Arc<session_cache::SessionCache>,
     /// How openings are drawn and revealed, set once by the server ([`Store::enable_openings`]).
     fair: Arc<OnceLock<FairOpenings>>,
-    /// Woken when an event is scheduled here, so its publication is timed to the millisecond.
-    scheduled: Arc<tokio::sync::Notify>,
+    /// When the publisher of scheduled events wakes next, and its alarm.
+    schedule: Arc<ScheduleClock>,
+}
+
+/// When the publisher of scheduled events (the server's schedule loop) plans to look next, so a
+/// new event wakes it only when it falls due before that: with a reveal delay longer than the
+/// loop's longest sleep, never, and an opening costs the publisher nothing.
+#[derive(Default)]
+struct ScheduleClock {
+    /// Unix ms; 0 while the loop is deciding (every new event then wakes it, so none is missed).
+    wake_at: std::sync::atomic::AtomicI64,
+    alarm: tokio::sync::Notify,
 }
 
 /// What openings need beyond the database: the key that seals server seeds, and how long a drop
@@ -187,7 +197,7 @@ impl Store {
             committed,
             sessions: Arc::default(),
             fair: Arc::default(),
-            scheduled: Arc::default(),
+            schedule: Arc::default(),
         })
     }
 
@@ -225,7 +235,10 @@ impl Store {
     /// Publishes the scheduled events that are due, a batch per transaction; returns when the next
     /// one is due, Unix ms, if any. Nothing due costs one read, no transaction.
     pub async fn publish_due(&self) -> Result<Option<i64>, StoreError> {
+        use std::sync::atomic::Ordering;
         let reveal_ms = self.fair.get().map_or(0, |f| f.reveal_ms);
+        // Deciding: an event scheduled from here until the caller sleeps rings the alarm.
+        self.schedule.wake_at.store(0, Ordering::SeqCst);
         loop {
             let next: (Option<i64>,) = on_pool!(self, |pool| {
                 sqlx::query_as("SELECT MIN(due_at) FROM scheduled_events")
@@ -249,9 +262,21 @@ impl Store {
         }
     }
 
-    /// Resolves when an event was scheduled by this process.
-    pub async fn event_scheduled(&self) {
-        self.scheduled.notified().await
+    /// Resolves when this process schedules an event due before `wake_at` (Unix ms), the time
+    /// the caller sleeps until otherwise.
+    pub async fn scheduled_before(&self, wake_at: i64) {
+        use std::sync::atomic::Ordering;
+        self.schedule.wake_at.store(wake_at, Ordering::SeqCst);
+        self.schedule.alarm.notified().await
+    }
+
+    /// Rings the publisher's alarm if an event due at `due` falls before its next look.
+    fn event_scheduled(&self, due: i64) {
+        use std::sync::atomic::Ordering;
+        let wake_at = self.schedule.wake_at.load(Ordering::SeqCst);
+        if wake_at == 0 || due < wake_at {
+            self.schedule.alarm.notify_one();
+        }
     }
 
     /// `sqlite` or `postgres`.

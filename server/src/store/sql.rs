@@ -88,14 +88,22 @@ pub const SET_MUTE: &str =
 pub const CURRENT_PAIR: &str =
     "SELECT id, sealed_seed, server_seed_hash, client_seed, next_nonce FROM fairness_pairs
      WHERE user_id = $1 AND revealed_at IS NULL";
+/// A new current pair, unless the member has one already (a concurrent transaction made it): then
+/// no row.
 pub const INSERT_PAIR: &str = "INSERT INTO fairness_pairs
-     (user_id, sealed_seed, server_seed_hash, client_seed, created_at) VALUES ($1, $2, $3, $4, $5)
+     (user_id, sealed_seed, server_seed_hash, client_seed, next_nonce, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (user_id) WHERE revealed_at IS NULL DO NOTHING
      RETURNING id";
-/// Takes the pair's next nonce: the row's lock makes concurrent openings take turns.
-pub const TAKE_NONCE: &str =
-    "UPDATE fairness_pairs SET next_nonce = next_nonce + 1 WHERE id = $1 RETURNING next_nonce - 1";
+/// Takes the next nonce of the member's current pair, in one statement: the row's lock makes
+/// concurrent openings take turns, and a pair revealed meanwhile is no longer current.
+pub const TAKE_NONCE: &str = "UPDATE fairness_pairs SET next_nonce = next_nonce + 1
+     WHERE user_id = $1 AND revealed_at IS NULL
+     RETURNING id, sealed_seed, server_seed_hash, client_seed, next_nonce - 1";
+/// Ends a pair unless it ended already; the nonce its next opening would have had.
 pub const REVEAL_PAIR: &str =
-    "UPDATE fairness_pairs SET revealed_seed = $1, revealed_at = $2 WHERE id = $3";
+    "UPDATE fairness_pairs SET revealed_seed = $1, revealed_at = $2 WHERE id = $3 AND revealed_at IS NULL
+     RETURNING next_nonce";
 pub const SCHEDULE_EVENT: &str = "INSERT INTO scheduled_events (due_at, kind, user_id, data, created_at) VALUES ($1, $2, $3, $4, $5)";
 
 pub const SET_SETTING: &str = "INSERT INTO server_settings (key, value) VALUES ($1, $2)

@@ -158,17 +158,24 @@ pub trait Tx {
 
     /// The member's current seed pair.
     async fn current_pair(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError>;
-    /// Stores a new current pair; its id.
+    /// Stores a new current pair; its id, or `None` when the member has one already.
     async fn insert_pair(
         &mut self,
         user_id: i64,
         pair: &PairRow,
         now: i64,
-    ) -> Result<i64, StoreError>;
-    /// Takes the pair's next nonce.
-    async fn take_nonce(&mut self, pair_id: i64) -> Result<i64, StoreError>;
-    /// Ends a pair: its seed in the open.
-    async fn reveal_pair(&mut self, pair_id: i64, seed: &str, now: i64) -> Result<(), StoreError>;
+    ) -> Result<Option<i64>, StoreError>;
+    /// Takes the next nonce of the member's current pair: the pair, with the nonce taken as its
+    /// `next_nonce`; `None` when the member has no current pair.
+    async fn take_nonce(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError>;
+    /// Ends a pair, its seed in the open: the nonce its next opening would have had, or `None`
+    /// when it had ended already.
+    async fn reveal_pair(
+        &mut self,
+        pair_id: i64,
+        seed: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError>;
     /// Writes an event to be published at `due_at` (Unix ms).
     async fn schedule_event(
         &mut self,

@@ -67,10 +67,10 @@ impl Store {
         case_id: i64,
     ) -> Result<OpenCaseResponse, StoreError> {
         let fair = self.fair()?.clone();
-        let scheduled = fair.reveal_ms > 0;
+        let reveal_ms = fair.reveal_ms;
         let opened = transact!(self, |tx| open_case(tx, &fair, user_id, case_id))?;
-        if scheduled {
-            self.scheduled.notify_one();
+        if reveal_ms > 0 {
+            self.event_scheduled(now_ms() + reveal_ms);
         }
         Ok(opened)
     }
@@ -172,10 +172,12 @@ async fn open_case(
         rarity: won.rarity,
         value: won.value,
     });
-    // The opener sees the result at once; everyone else once the roulette has run.
+    // The opener sees the result at once; everyone else once the roulette has run. Scheduled
+    // before the emit: on PostgreSQL the emit takes the outbox lock, held until the commit, and
+    // nothing else should run under it.
     if fair.reveal_ms > 0 {
-        tx.emit_all(&[balance_event, inventory], now).await?;
         tx.schedule_event(&drop, now + fair.reveal_ms, now).await?;
+        tx.emit_all(&[balance_event, inventory], now).await?;
     } else {
         tx.emit_all(&[balance_event, inventory, drop], now).await?;
     }

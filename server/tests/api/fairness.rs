@@ -256,6 +256,51 @@ async fn concurrent_openings_of_one_member_get_distinct_consecutive_nonces() {
 }
 
 #[tokio::test]
+async fn openings_racing_rotations_are_each_drawn_from_a_pair_not_yet_revealed() {
+    let app = spawn_app().await;
+    let (alice, token) = app.new_user("alice").await;
+    app.fund(alice.id, 100_000).await;
+    let case = five_item_case(&app).await;
+    let opens = futures_util::future::join_all((0..30).map(|_| open(&app, &token, case.id)));
+    let rotations = futures_util::future::join_all((0..3).map(|_| async {
+        let res = app
+            .http
+            .post(app.url("/v1/me/fairness/rotate"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        // A rotation that lost a race with another says so; one that went through revealed.
+        match res.status() {
+            StatusCode::OK => Some(res.json::<SeedRotation>().await.unwrap().revealed),
+            _ => {
+                assert_error(res, StatusCode::CONFLICT, "seeds_changed").await;
+                None
+            }
+        }
+    }));
+    let (opened, revealed) = tokio::join!(opens, rotations);
+    let mut revealed: Vec<_> = revealed.into_iter().flatten().collect();
+    revealed.push(rotate(&app, &token).await.revealed);
+    for pair in &revealed {
+        // Under each pair the nonces run from 0 to the last one its reveal names, none after.
+        let mut nonces: Vec<i64> = opened
+            .iter()
+            .filter(|o| o.fair.server_seed_hash == pair.server_seed_hash)
+            .map(|o| o.fair.nonce)
+            .collect();
+        nonces.sort_unstable();
+        let expected: Vec<i64> = pair.last_nonce.map_or(vec![], |last| (0..=last).collect());
+        assert_eq!(nonces, expected, "openings under {}", pair.server_seed_hash);
+    }
+    let listed = openings(&app, &token, "limit=100").await.openings;
+    assert_eq!(listed.len(), 30);
+    for opening in &listed {
+        assert!(verify(opening, opening.server_seed.as_deref().unwrap()).valid);
+    }
+}
+
+#[tokio::test]
 async fn an_opening_that_cannot_be_paid_uses_up_no_nonce() {
     let app = spawn_app().await;
     let (_, token) = app.new_user("alice").await;

@@ -148,6 +148,7 @@ export const en = {
     duplicate_message: 'You have just sent that message.',
     balance_limit: 'The balance would exceed the largest allowed amount.',
     case_empty: 'This case has no items yet.',
+    seeds_changed: 'Your seeds were changed meanwhile (another tab?). Look at them and try again.',
     payment_mismatch: 'This payment was already credited with other details.',
     smartshell_client_linked: 'This SmartShell client is linked to another member.',
     invalid_json: 'The request is not valid JSON.',

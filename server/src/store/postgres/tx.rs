@@ -466,32 +466,46 @@ impl Tx for PgTx {
         user_id: i64,
         pair: &PairRow,
         now: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(sql::INSERT_PAIR)
             .bind(user_id)
             .bind(&pair.sealed_seed)
             .bind(&pair.server_seed_hash)
             .bind(&pair.client_seed)
+            .bind(pair.next_nonce)
             .bind(now)
-            .fetch_one(&mut *self.tx)
+            .fetch_optional(&mut *self.tx)
             .await?)
     }
 
-    async fn take_nonce(&mut self, pair_id: i64) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(sql::TAKE_NONCE)
-            .bind(pair_id)
-            .fetch_one(&mut *self.tx)
-            .await?)
+    async fn take_nonce(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError> {
+        let row: Option<(i64, String, String, String, i64)> = sqlx::query_as(sql::TAKE_NONCE)
+            .bind(user_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        Ok(row.map(
+            |(id, sealed_seed, server_seed_hash, client_seed, next_nonce)| PairRow {
+                id,
+                sealed_seed,
+                server_seed_hash,
+                client_seed,
+                next_nonce,
+            },
+        ))
     }
 
-    async fn reveal_pair(&mut self, pair_id: i64, seed: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(sql::REVEAL_PAIR)
+    async fn reveal_pair(
+        &mut self,
+        pair_id: i64,
+        seed: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(sql::REVEAL_PAIR)
             .bind(seed)
             .bind(now)
             .bind(pair_id)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+            .fetch_optional(&mut *self.tx)
+            .await?)
     }
 
     async fn schedule_event(

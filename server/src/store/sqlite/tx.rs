@@ -369,29 +369,48 @@ impl Tx for WriteTx<'_> {
         user_id: i64,
         pair: &PairRow,
         now: i64,
-    ) -> Result<i64, StoreError> {
-        Ok(self.prepare_cached(sql::INSERT_PAIR)?.query_row(
-            params![
-                user_id,
-                pair.sealed_seed,
-                pair.server_seed_hash,
-                pair.client_seed,
-                now
-            ],
-            |r| r.get(0),
-        )?)
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::INSERT_PAIR)?
+            .query_row(
+                params![
+                    user_id,
+                    pair.sealed_seed,
+                    pair.server_seed_hash,
+                    pair.client_seed,
+                    pair.next_nonce,
+                    now
+                ],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
-    async fn take_nonce(&mut self, pair_id: i64) -> Result<i64, StoreError> {
+    async fn take_nonce(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError> {
         Ok(self
             .prepare_cached(sql::TAKE_NONCE)?
-            .query_row([pair_id], |r| r.get(0))?)
+            .query_row([user_id], |r| {
+                Ok(PairRow {
+                    id: r.get(0)?,
+                    sealed_seed: r.get(1)?,
+                    server_seed_hash: r.get(2)?,
+                    client_seed: r.get(3)?,
+                    next_nonce: r.get(4)?,
+                })
+            })
+            .optional()?)
     }
 
-    async fn reveal_pair(&mut self, pair_id: i64, seed: &str, now: i64) -> Result<(), StoreError> {
-        self.prepare_cached(sql::REVEAL_PAIR)?
-            .execute(params![seed, now, pair_id])?;
-        Ok(())
+    async fn reveal_pair(
+        &mut self,
+        pair_id: i64,
+        seed: &str,
+        now: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .prepare_cached(sql::REVEAL_PAIR)?
+            .query_row(params![seed, now, pair_id], |r| r.get(0))
+            .optional()?)
     }
 
     async fn schedule_event(
