@@ -1,7 +1,7 @@
 // Headless Chromium for the page tests: Debian's /usr/bin/chromium driven by playwright-core (no
 // browser download), with a fresh profile per launch. One persistent context = one browser profile,
 // so its pages are tabs of the same site that share localStorage, Web Locks and BroadcastChannel.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -23,13 +23,25 @@ const FLAGS = [
  */
 export async function launchBrowser({ locale = 'en-US' } = {}) {
   const profile = mkdtempSync(join(tmpdir(), 'cyberhub-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
+  const launch = () => chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     args: FLAGS,
     viewport: { width: 1360, height: 820 },
     locale,
   });
+  let context;
+  try {
+    context = await launch();
+  } catch (err) {
+    // Chromium now and then dies while starting on a loaded CI box ("Target page, context or
+    // browser has been closed" before any page exists). That says nothing about the page under
+    // test, so one more start is allowed; a second failure fails the test.
+    console.error(`# Chromium did not start (${String(err.message).split('\n')[0]}); starting it once more`);
+    rmSync(profile, { recursive: true, force: true });
+    mkdirSync(profile);
+    context = await launch();
+  }
   return {
     context,
     async close() {
