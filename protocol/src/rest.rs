@@ -304,7 +304,7 @@ pub struct TopupResponse {
 #[derive(Serialize, Deserialize, TS, ToSchema, Clone, Debug)]
 #[ts(export)]
 pub struct Health {
-    /// `ok`, or `degraded` when the database does not answer.
+    /// `ok`, or `degraded` when the database does not answer or refuses writes.
     pub status: String,
     /// `active` while the event hub runs, `stopping` during shutdown.
     pub stream: String,
@@ -312,7 +312,9 @@ pub struct Health {
     pub clients: u64,
     pub sse_clients: u64,
     pub poll_clients: u64,
-    /// `ok`, or `unavailable` when the database does not answer (writes then get 503 at once).
+    /// `ok`; `unavailable` when the database does not answer; or, on SQLite, why its storage
+    /// refuses writes: `disk_full`, `read_only`, `io_error`. Writes then get 503 at once; reads
+    /// and streams go on.
     pub database: String,
     /// The newest event id the hub has published.
     pub last_event_id: i64,

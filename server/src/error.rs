@@ -155,6 +155,16 @@ impl From<StoreError> for ApiError {
                     message: "the database is unavailable; try again shortly".into(),
                 }
             }
+            StoreError::Storage(fault) => {
+                tracing::warn!(%fault, "a write was refused by the database's storage");
+                ApiError::Unavailable {
+                    code: ErrorCode::DatabaseUnavailable,
+                    message: format!(
+                        "{fault}: writes are refused until the operator fixes it; reads and \
+                         streams go on"
+                    ),
+                }
+            }
             StoreError::Db(e) => ApiError::Internal(anyhow::anyhow!(e)),
         }
     }

@@ -62,13 +62,33 @@ fn from_file(path: &Path) -> anyhow::Result<[u8; 32]> {
         std::fs::create_dir_all(dir)?;
     }
     let key = random_key();
+    // Written whole and synced under a temporary name, then linked into place: a reader (another
+    // node starting at once) never sees a half-written file, and a crash or a disk error right
+    // after start never leaves an empty key beside seeds sealed with it (both happened: an ext4
+    // error after start left a 0-byte key behind).
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let draft = dir.join(format!(
+        ".fairness.key.{}.{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(path) {
-        Ok(mut file) => {
-            std::io::Write::write_all(&mut file, key.as_bytes())?;
+    let written = options.open(&draft).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, key.as_bytes())?;
+        file.sync_all()
+    });
+    let linked = written.and_then(|()| std::fs::hard_link(&draft, path));
+    let _ = std::fs::remove_file(&draft);
+    match linked {
+        Ok(()) => {
+            // The new name is durable once the directory is.
+            std::fs::File::open(dir)?.sync_all()?;
             tracing::info!(file = %path.display(), "created the fairness key; keep it with the database");
             Ok(parse(&key).expect("fresh hex"))
         }

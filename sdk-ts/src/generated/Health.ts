@@ -6,7 +6,7 @@ import type { BillingStatus } from "./BillingStatus.js";
  */
 export type Health = { 
 /**
- * `ok`, or `degraded` when the database does not answer.
+ * `ok`, or `degraded` when the database does not answer or refuses writes.
  */
 status: string, 
 /**
@@ -18,7 +18,9 @@ stream: string,
  */
 clients: number, sse_clients: number, poll_clients: number, 
 /**
- * `ok`, or `unavailable` when the database does not answer (writes then get 503 at once).
+ * `ok`; `unavailable` when the database does not answer; or, on SQLite, why its storage
+ * refuses writes: `disk_full`, `read_only`, `io_error`. Writes then get 503 at once; reads
+ * and streams go on.
  */
 database: string, 
 /**

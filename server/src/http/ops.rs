@@ -44,10 +44,11 @@ pub fn metrics_router() -> Router<AppState> {
 #[utoipa::path(get, path = "/health", tag = "operations",
     responses(
         (status = 200, body = Health, description = "Up; open stream connections and the database's state"),
-        (status = 503, body = Health, description = "The database does not answer")
+        (status = 503, body = Health, description = "The database does not answer, or refuses writes")
     ))]
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
-    let database_ok = state.store.ping().await;
+    let database = state.store.health().await;
+    let database_ok = database.is_ok();
     let (sse, poll) = state.hub.client_counts();
     let health = Health {
         status: if database_ok { "ok" } else { "degraded" }.into(),
@@ -60,7 +61,7 @@ async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
         clients: sse + poll,
         sse_clients: sse,
         poll_clients: poll,
-        database: if database_ok { "ok" } else { "unavailable" }.into(),
+        database: database.as_str().into(),
         last_event_id: state.hub.head(),
         version: env!("CARGO_PKG_VERSION").into(),
         billing: state.billing.status(),

@@ -30,8 +30,13 @@ impl Hub {
                 _ = shutdown.cancelled() => break,
                 _ = committed.wait() => {}
                 _ = fallback.tick() => {
-                    self.apply_revocations(&mut revocations).await;
                     self.end_expired_sessions();
+                    // Cut off from the database, a read would only wait out its timeout while the
+                    // heartbeat below waits too; the database's return wakes this loop.
+                    if !inner.store.is_reachable() {
+                        continue;
+                    }
+                    self.apply_revocations(&mut revocations).await;
                 }
                 // Another node (PostgreSQL) ended sessions: end their streams here at once.
                 _ = committed.wait_revoked() => {

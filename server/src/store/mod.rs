@@ -34,20 +34,42 @@ macro_rules! transact {
 }
 
 /// Runs a read on the store's pool: `on_pool!(store, |pool| sqlx::query_as(SQL).fetch_all(pool).await)`.
-/// Reads share their SQL (`$1` placeholders, in order of first use, work on both databases).
+/// Reads share their SQL (`$1` placeholders, in order of first use, work on both databases). A read
+/// that gets no answer within [`READ_TIMEOUT`] fails as the database being unavailable, and while
+/// the database is known not to answer (PostgreSQL cut off) reads fail at once.
 macro_rules! on_pool {
     ($store:expr, |$pool:ident| $body:expr) => {
-        match &*$store.backend {
-            $crate::store::Backend::Sqlite(db) => {
-                let $pool = db.reads();
-                $body
+        $crate::store::bounded_read($store.is_reachable(), async {
+            match &*$store.backend {
+                $crate::store::Backend::Sqlite(db) => {
+                    let $pool = db.reads();
+                    $body
+                }
+                $crate::store::Backend::Postgres(db) => {
+                    let $pool = db.reads();
+                    $body
+                }
             }
-            $crate::store::Backend::Postgres(db) => {
-                let $pool = db.reads();
-                $body
-            }
-        }
+        })
+        .await
     };
+}
+
+/// How long a read may wait for its answer. PostgreSQL behind a network that drops packets
+/// answers never (TCP gives up after many minutes); a member's request, or the hub's read of the
+/// outbox, gives up after this and is answered 503 (or retried), so nothing waits unbounded.
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn bounded_read<T>(
+    reachable: bool,
+    read: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    if !reachable {
+        return Err(sqlx::Error::PoolTimedOut);
+    }
+    tokio::time::timeout(READ_TIMEOUT, read)
+        .await
+        .unwrap_or(Err(sqlx::Error::PoolTimedOut))
 }
 
 mod billing;
@@ -93,6 +115,10 @@ pub enum StoreError {
     /// The database cannot be reached right now (PostgreSQL down or restarting).
     #[error("the database is unavailable: {0}")]
     Unavailable(String),
+    /// The database's storage refused the write (SQLite: the disk is full, the file system turned
+    /// read-only, an I/O error). Nothing of the transaction was kept; reads go on.
+    #[error("the database's storage refused the write: {0}")]
+    Storage(StorageFault),
     #[error("database: {0}")]
     Db(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -124,7 +150,54 @@ fn is_unavailable_code(code: std::borrow::Cow<'_, str>) -> bool {
 
 impl From<rusqlite::Error> for StoreError {
     fn from(err: rusqlite::Error) -> StoreError {
-        StoreError::Db(err.into())
+        match StorageFault::of(&err) {
+            Some(fault) => StoreError::Storage(fault),
+            None => StoreError::Db(err.into()),
+        }
+    }
+}
+
+/// Why the storage under the embedded database refuses writes; `/health` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageFault {
+    /// `ENOSPC`: SQLite's `SQLITE_FULL`. Writes work again once space is freed.
+    DiskFull,
+    /// The file or its file system is read-only (`SQLITE_READONLY`, or an `EROFS` write).
+    ReadOnly,
+    /// Any other I/O error of a write (`SQLITE_IOERR`).
+    Io,
+}
+
+impl StorageFault {
+    /// The fault a SQLite error stands for, if it is one of the storage's and not of the statement.
+    /// An `EROFS` write shows as `SQLITE_IOERR_WRITE`; [`sqlite`] tells it apart by the file.
+    pub fn of(err: &rusqlite::Error) -> Option<StorageFault> {
+        use rusqlite::ErrorCode as C;
+        match err.sqlite_error_code()? {
+            C::DiskFull => Some(StorageFault::DiskFull),
+            C::ReadOnly => Some(StorageFault::ReadOnly),
+            C::SystemIoFailure | C::CannotOpen => Some(StorageFault::Io),
+            _ => None,
+        }
+    }
+
+    /// The word `/health` reports as `database`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StorageFault::DiskFull => "disk_full",
+            StorageFault::ReadOnly => "read_only",
+            StorageFault::Io => "io_error",
+        }
+    }
+}
+
+impl std::fmt::Display for StorageFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StorageFault::DiskFull => "the disk is full",
+            StorageFault::ReadOnly => "the database file is read-only",
+            StorageFault::Io => "the disk reported an I/O error",
+        })
     }
 }
 
@@ -137,6 +210,31 @@ async fn publish_batch(tx: &mut impl tx::Tx, now: i64, latest: i64) -> Result<us
         tx.emit_all(&due, now).await?;
     }
     Ok(due.len())
+}
+
+/// What `/health` says of the database.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DatabaseHealth {
+    Ok,
+    /// It does not answer (or, on PostgreSQL, the node does not listen to it yet).
+    Unavailable,
+    /// It answers reads, but its storage refuses writes.
+    Storage(StorageFault),
+}
+
+impl DatabaseHealth {
+    pub fn is_ok(self) -> bool {
+        self == DatabaseHealth::Ok
+    }
+
+    /// `ok`, `unavailable`, or the storage's fault (`disk_full`, `read_only`, `io_error`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DatabaseHealth::Ok => "ok",
+            DatabaseHealth::Unavailable => "unavailable",
+            DatabaseHealth::Storage(fault) => fault.as_str(),
+        }
+    }
 }
 
 /// The database behind a [`Store`].
@@ -293,14 +391,30 @@ impl Store {
         self.committed.clone()
     }
 
-    /// Whether the database answers a trivial query within a second and, on PostgreSQL, the node
-    /// listens for other nodes' commits again: until then its writes are refused, so it is not
-    /// yet healthy.
-    pub async fn ping(&self) -> bool {
-        if let Backend::Postgres(db) = &*self.backend
-            && !db.is_available()
-        {
-            return false;
+    /// Whether the database is thought to answer (on PostgreSQL: the node listens and the heartbeat
+    /// got its answer; SQLite is a local file). While not, reads that can wait are not tried.
+    pub fn is_reachable(&self) -> bool {
+        match &*self.backend {
+            Backend::Sqlite(_) => true,
+            Backend::Postgres(db) => db.is_available(),
+        }
+    }
+
+    /// The database's state for `/health`. On PostgreSQL: whether the node listens for other
+    /// nodes' commits and the heartbeat got its answer (until then writes are refused). On SQLite:
+    /// whether the storage takes writes (after a refused write, a small probe write, at most once a
+    /// second, finds out when it does again), and a trivial read answers within a second.
+    pub async fn health(&self) -> DatabaseHealth {
+        match &*self.backend {
+            // The heartbeat asks every second on a connection of its own: the same answer the
+            // writes go by, and not one that waits behind a burst of writes for a pooled connection.
+            Backend::Postgres(db) if db.is_available() => return DatabaseHealth::Ok,
+            Backend::Postgres(_) => return DatabaseHealth::Unavailable,
+            Backend::Sqlite(db) => {
+                if let Some(fault) = db.storage_fault().await {
+                    return DatabaseHealth::Storage(fault);
+                }
+            }
         }
         let ping = async {
             on_pool!(self, |pool| sqlx::query("SELECT 1")
@@ -309,7 +423,10 @@ impl Store {
                 .map(drop))
         };
         let within = std::time::Duration::from_secs(1);
-        matches!(tokio::time::timeout(within, ping).await, Ok(Ok(())))
+        match tokio::time::timeout(within, ping).await {
+            Ok(Ok(())) => DatabaseHealth::Ok,
+            _ => DatabaseHealth::Unavailable,
+        }
     }
 
     /// Finishes the queued writes and closes the database.

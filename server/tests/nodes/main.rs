@@ -2,11 +2,14 @@
 //! committed through any node reaches every subscriber on every node, once, in id order, even with
 //! many writers at once; a client resumes on another node with exactly what it missed; a logout on
 //! one node ends that token's streams on every node; one node at a time polls the club's billing
-//! system, and another takes over when it dies. Needs `TEST_DATABASE_URL`
+//! system, and another takes over when it dies; a node cut off from the database refuses writes,
+//! keeps its streams and catches up when the link is back. Needs `TEST_DATABASE_URL`
 //! (`scripts/with-postgres.sh`).
 
 #[path = "../support/database.rs"]
 mod database;
+#[path = "../support/proxy.rs"]
+mod proxy;
 #[path = "../support/sse.rs"]
 mod sse;
 #[path = "../support/stub.rs"]
@@ -14,6 +17,7 @@ mod stub;
 
 mod billing;
 mod cluster;
+mod cut_off;
 mod reveal;
 
 use std::collections::{BTreeSet, HashMap};

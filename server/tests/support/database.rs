@@ -46,6 +46,15 @@ impl TestDatabase {
         }
     }
 
+    /// A SQLite file in `dir` (a file system the test controls), whatever `TEST_DATABASE_URL` says.
+    pub fn sqlite_in(dir: &std::path::Path) -> TestDatabase {
+        TestDatabase {
+            url: format!("sqlite://{}", dir.join("cyberhub.db").display()),
+            _dir: tempfile::tempdir().unwrap(),
+            postgres: None,
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.postgres.is_some()
     }

@@ -41,6 +41,16 @@ impl Server {
     /// Like [`Server::start_command`], logging at `level` (a `RUST_LOG` filter).
     pub async fn start_logging(command: &[&str], args: &[&str], level: &str) -> Server {
         let database = TestDatabase::create().await;
+        Server::start_on(database, command, args, level)
+    }
+
+    /// Starts `cyberhub COMMAND... ARGS...` on `database`.
+    pub fn start_on(
+        database: TestDatabase,
+        command: &[&str],
+        args: &[&str],
+        level: &str,
+    ) -> Server {
         let mut argv: Vec<String> = command.iter().map(|a| a.to_string()).collect();
         argv.extend(args.iter().map(|a| a.to_string()));
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -64,8 +74,19 @@ impl Server {
     /// Kills the process (SIGKILL: no graceful anything) and starts it again on the same
     /// database, with the same arguments, on a new port.
     pub fn kill_and_restart(&mut self) {
+        self.kill();
+        self.restart();
+    }
+
+    /// Kills the process (SIGKILL) and waits for it to end.
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the (killed) server again on the same database, with the same arguments, on a new
+    /// port.
+    pub fn restart(&mut self) {
         let (child, addr) = spawn(&self.argv, &self.db, &self.level, &self.log);
         self.child = child;
         self.addr = addr;

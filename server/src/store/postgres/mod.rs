@@ -16,6 +16,16 @@
 //!   the hub also reads after every reconnect of the listener and on a one-second tick.
 //! - **Sessions.** Deleting a session (logout, revoke, a deleted user) records it and notifies
 //!   `cyberhub_revocations` from a trigger, so every node ends that session's streams at once.
+//! - **A node cut off from the database.** A refused or closed connection shows at once (the
+//!   listener's connection drops). A stalled one (packets dropped on the way) shows nothing: TCP
+//!   waits many minutes. So every wait is bounded: a heartbeat on a connection of its own asks
+//!   `SELECT 1` every [`HEARTBEAT_EVERY`] and calls the database unreachable when no answer comes
+//!   within [`HEARTBEAT_TIMEOUT`] (from then on writes are refused at once and `/health` says so); a
+//!   transaction gives up after [`TRANSACTION_TIMEOUT`], a read after the store's `READ_TIMEOUT`,
+//!   taking a pooled connection after [`ACQUIRE_TIMEOUT`]. A transaction that gave up while its
+//!   `COMMIT` was on the way may still have committed (the answer is 503 either way): like any
+//!   write whose answer was lost, it is there once or not at all, and its events reach the streams
+//!   from the table.
 
 mod tx;
 
@@ -36,6 +46,13 @@ const POOL_SIZE: u32 = 16;
 /// How long a request may wait for a pooled connection under a burst of writes. (When the
 /// database is known to be down, writes are refused at once instead; see `available`.)
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a transaction may take, from taking a connection to its commit's answer. Far above a
+/// saturated database's slowest commits (p99 3–4 s at 1,000 openings/s on 2 cores), so it bounds
+/// a stalled network, not a busy database.
+const TRANSACTION_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often the heartbeat asks the database, and how long it waits for the answer.
+const HEARTBEAT_EVERY: Duration = Duration::from_secs(1);
+const HEARTBEAT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The channels the nodes listen on.
 const EVENTS_CHANNEL: &str = "cyberhub_events";
 const REVOCATIONS_CHANNEL: &str = "cyberhub_revocations";
@@ -49,7 +66,11 @@ pub(in crate::store) struct Postgres {
     /// (the connection breaks), raised once listening again. While down, writes get 503 at once
     /// rather than after waiting for a connection.
     available: Arc<AtomicBool>,
+    /// Whether the database answered the heartbeat's last question in time: lowered when a
+    /// stalled network makes it silent, which no connection reports by itself.
+    reachable: Arc<AtomicBool>,
     listener: tokio::task::JoinHandle<()>,
+    heartbeat: tokio::task::JoinHandle<()>,
 }
 
 impl Postgres {
@@ -70,12 +91,20 @@ impl Postgres {
             available.clone(),
             node.clone(),
         ));
+        let reachable = Arc::new(AtomicBool::new(true));
+        let heartbeat = tokio::spawn(heartbeat(
+            (*pool.connect_options()).clone(),
+            reachable.clone(),
+            committed.clone(),
+        ));
         Ok(Postgres {
             pool,
             node,
             committed,
             available,
+            reachable,
             listener,
+            heartbeat,
         })
     }
 
@@ -95,6 +124,20 @@ impl Postgres {
                 "the connection to PostgreSQL is down".into(),
             ));
         }
+        tokio::time::timeout(TRANSACTION_TIMEOUT, self.run(work))
+            .await
+            .unwrap_or_else(|_| {
+                Err(StoreError::Unavailable(format!(
+                    "PostgreSQL did not finish the transaction within {} s",
+                    TRANSACTION_TIMEOUT.as_secs()
+                )))
+            })
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        F: for<'t> FnOnce(&'t mut PgTx) -> BoxFuture<'t, Result<T, StoreError>>,
+    {
         let started = std::time::Instant::now();
         let mut tx = PgTx::begin(&self.pool, self.node.clone()).await?;
         match work(&mut tx).await {
@@ -114,14 +157,55 @@ impl Postgres {
         }
     }
 
-    /// Whether the listening connection is up (see `available`).
+    /// Whether the listening connection is up (see `available`) and the database answers the
+    /// heartbeat (see `reachable`).
     pub fn is_available(&self) -> bool {
-        self.available.load(Ordering::Acquire)
+        self.available.load(Ordering::Acquire) && self.reachable.load(Ordering::Acquire)
     }
 
     pub async fn close(&self) {
+        self.heartbeat.abort();
         self.listener.abort();
         self.pool.close().await;
+    }
+}
+
+/// Asks the database `SELECT 1` every [`HEARTBEAT_EVERY`] on a connection of its own (a pooled one
+/// could wait behind a burst of writes, which is load, not a cut); no answer within
+/// [`HEARTBEAT_TIMEOUT`] lowers `reachable`, and the connection is dropped (a stalled one never
+/// answers) for a new one next time. When answers come back, the hub reads what it missed.
+async fn heartbeat(
+    options: sqlx::postgres::PgConnectOptions,
+    reachable: Arc<AtomicBool>,
+    committed: Arc<Committed>,
+) {
+    use sqlx::Connection;
+    let mut conn: Option<sqlx::PgConnection> = None;
+    loop {
+        let asked = tokio::time::timeout(HEARTBEAT_TIMEOUT, async {
+            let live = match &mut conn {
+                Some(live) => live,
+                None => conn.insert(sqlx::PgConnection::connect_with(&options).await?),
+            };
+            sqlx::query("SELECT 1").execute(live).await.map(drop)
+        })
+        .await;
+        let answered = matches!(asked, Ok(Ok(())));
+        if !answered {
+            conn = None;
+        }
+        let was = reachable.swap(answered, Ordering::AcqRel);
+        if was && !answered {
+            tracing::warn!(
+                timeout_secs = HEARTBEAT_TIMEOUT.as_secs(),
+                "PostgreSQL does not answer: writes are refused until it does"
+            );
+        } else if !was && answered {
+            tracing::info!("PostgreSQL answers again");
+            committed.wake();
+            committed.sessions_revoked();
+        }
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
     }
 }
 

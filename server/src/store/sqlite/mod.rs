@@ -73,6 +73,11 @@ impl Sqlite {
         self.writer.write(work).await
     }
 
+    /// Why the storage refuses writes, or `None` while it takes them ([`Writer::storage_fault`]).
+    pub async fn storage_fault(&self) -> Option<super::StorageFault> {
+        self.writer.storage_fault().await
+    }
+
     /// Finishes the queued writes and closes the database.
     pub async fn close(&self) {
         // The writer last: the last connection to close folds the WAL back into the database file

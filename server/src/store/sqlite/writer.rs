@@ -11,15 +11,19 @@
 
 use std::ops::Deref;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
-use crate::store::{Committed, StoreError, StoredEvent};
+use crate::store::{Committed, StorageFault, StoreError, StoredEvent};
+
+/// How often a refused write is followed by a probe write, to find out the storage takes writes
+/// again (`/health` asks; a member's own write finds out too).
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// The most requests one transaction carries; a bound on how long the first of them waits.
 const MAX_BATCH: usize = 128;
@@ -49,7 +53,11 @@ impl Deref for WriteTx<'_> {
 trait Job: Send {
     /// Runs the work; returns whether its writes are kept (an error rolls back to its savepoint).
     fn run(&mut self, tx: &mut WriteTx<'_>) -> bool;
-    fn finish(self: Box<Self>, commit: Result<(), &rusqlite::Error>);
+    /// The storage fault its work ran into, if any.
+    fn fault(&self) -> Option<StorageFault>;
+    /// Answers: with the work's outcome if the batch committed, else with the batch's failure
+    /// (`fault` when the storage refused it).
+    fn finish(self: Box<Self>, commit: Result<(), &rusqlite::Error>, fault: Option<StorageFault>);
 }
 
 struct Call<T, F> {
@@ -73,8 +81,20 @@ where
         keep
     }
 
-    fn finish(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
+    fn fault(&self) -> Option<StorageFault> {
+        match self.outcome {
+            Some(Err(StoreError::Storage(fault))) => Some(fault),
+            _ => None,
+        }
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &rusqlite::Error>, fault: Option<StorageFault>) {
         let outcome = match (self.outcome, commit) {
+            (Some(Err(StoreError::Storage(_))), _) | (Some(Ok(_)) | None, Err(_))
+                if fault.is_some() =>
+            {
+                Err(StoreError::Storage(fault.expect("matched")))
+            }
             (Some(Ok(_)), Err(e)) | (None, Err(e)) => {
                 Err(StoreError::Db(format!("transaction failed: {e}").into()))
             }
@@ -95,6 +115,16 @@ enum Msg {
 #[derive(Clone)]
 pub(in crate::store) struct Writer {
     queue: mpsc::Sender<Msg>,
+    storage: Arc<StorageState>,
+}
+
+/// What the writer last learnt of the storage under the file.
+#[derive(Default)]
+struct StorageState {
+    /// Set by a batch the storage refused, cleared by the next one it takes.
+    fault: Mutex<Option<StorageFault>>,
+    /// When a probe write last ran.
+    probed: Mutex<Option<Instant>>,
 }
 
 impl Writer {
@@ -112,11 +142,43 @@ impl Writer {
              PRAGMA temp_store = MEMORY;",
         )?;
         let (queue, jobs) = mpsc::channel();
+        let storage = Arc::new(StorageState::default());
+        let thread = (path.to_owned(), storage.clone());
         std::thread::Builder::new()
             .name("cyberhub-writer".into())
-            .spawn(move || run(conn, jobs, committed))
+            .spawn(move || run(conn, jobs, committed, thread))
             .expect("spawning the writer thread");
-        Ok(Writer { queue })
+        Ok(Writer { queue, storage })
+    }
+
+    /// Why the storage refuses writes, or `None` while it takes them. After a refusal, a probe
+    /// write (at most once per [`PROBE_EVERY`]) finds out whether it takes them again, so a disk
+    /// with space freed reads healthy without waiting for a member's write.
+    pub async fn storage_fault(&self) -> Option<StorageFault> {
+        let fault = *self.storage.fault.lock().unwrap();
+        fault?;
+        let due = {
+            let mut probed = self.storage.probed.lock().unwrap();
+            let due = probed.is_none_or(|at| at.elapsed() >= PROBE_EVERY);
+            if due {
+                *probed = Some(Instant::now());
+            }
+            due
+        };
+        if due {
+            // Its outcome updates the state, like any write's.
+            let _ = self
+                .write(|tx| {
+                    tx.execute(
+                        "INSERT INTO store_probe (id, probed_at) VALUES (1, ?1)
+                         ON CONFLICT (id) DO UPDATE SET probed_at = excluded.probed_at",
+                        [crate::store::now_ms()],
+                    )?;
+                    Ok(())
+                })
+                .await;
+        }
+        *self.storage.fault.lock().unwrap()
     }
 
     /// Runs `work` in a transaction on the writer thread. Its writes are committed if it returns
@@ -149,7 +211,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Committed>) {
+fn run(
+    conn: Connection,
+    queue: mpsc::Receiver<Msg>,
+    committed: Arc<Committed>,
+    (path, storage): (PathBuf, Arc<StorageState>),
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(MAX_BATCH);
     let mut close = None;
     // How busy the writer is: requests per transaction rise with load, commit time should not.
@@ -175,14 +242,48 @@ fn run(conn: Connection, queue: mpsc::Receiver<Msg>, committed: Arc<Committed>) 
         let commit = run_batch(&conn, &mut batch).map(|events| committed.push(events));
         batch_requests.record(batch.len() as f64);
         commit_seconds.record(started.elapsed().as_secs_f64());
+        let fault = storage_fault(&commit, &batch, &path);
+        if fault != *storage.fault.lock().unwrap() {
+            match fault {
+                Some(fault) => {
+                    tracing::error!(%fault, "the storage refuses writes: they are answered 503 until it takes them again")
+                }
+                None => tracing::warn!("the storage takes writes again"),
+            }
+            *storage.fault.lock().unwrap() = fault;
+        }
         for job in batch.drain(..) {
-            job.finish(commit.as_ref().map(|_| ()));
+            job.finish(commit.as_ref().map(|_| ()), fault);
         }
     }
     drop(conn);
     if let Some(done) = close {
         let _ = done.send(());
     }
+}
+
+/// The storage fault a batch ran into: the commit's, else one a request's statement met. An I/O
+/// error on a file system that turned read-only (`EROFS` shows as `SQLITE_IOERR_WRITE`) is told
+/// apart by trying to open the file for writing.
+fn storage_fault(
+    commit: &rusqlite::Result<()>,
+    batch: &[Box<dyn Job>],
+    path: &Path,
+) -> Option<StorageFault> {
+    let fault = match commit {
+        Err(e) => StorageFault::of(e),
+        Ok(()) => None,
+    }
+    .or_else(|| batch.iter().find_map(|job| job.fault()))?;
+    if fault == StorageFault::Io
+        && std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::ReadOnlyFilesystem)
+    {
+        return Some(StorageFault::ReadOnly);
+    }
+    Some(fault)
 }
 
 /// Runs every job of the batch in one transaction, each in a savepoint so a failing one leaves the
@@ -198,6 +299,11 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<
             let before = tx.events.len();
             conn.prepare_cached("SAVEPOINT job")?.execute([])?;
             if !job.run(&mut tx) {
+                if conn.is_autocommit() {
+                    // SQLite rolled the whole transaction back (it may on SQLITE_FULL or an I/O
+                    // error): the requests before this one lost their writes too.
+                    return Err(rolled_back());
+                }
                 conn.prepare_cached("ROLLBACK TO job")?.execute([])?;
                 tx.events.truncate(before);
             }
@@ -215,6 +321,14 @@ fn run_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> rusqlite::Result<
             Err(e)
         }
     }
+}
+
+/// The error of a batch whose transaction SQLite rolled back under it.
+fn rolled_back() -> rusqlite::Error {
+    rusqlite::Error::SqliteFailure(
+        rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ABORT),
+        Some("SQLite rolled the transaction back".into()),
+    )
 }
 
 #[cfg(test)]
@@ -280,7 +394,7 @@ mod tests {
         let mut batch = vec![a, b, c];
         let events = run_batch(&conn, &mut batch).unwrap();
         for job in batch {
-            job.finish(Ok(()));
+            job.finish(Ok(()), None);
         }
         assert_eq!(rows(&conn), ["a", "c"]);
         assert!(events.is_empty(), "only the rolled-back request emitted");
@@ -316,7 +430,7 @@ mod tests {
         let commit = run_batch(&conn, &mut batch);
         assert!(commit.is_err());
         for job in batch {
-            job.finish(commit.as_ref().map(|_| ()));
+            job.finish(commit.as_ref().map(|_| ()), None);
         }
         assert!(rows(&conn).is_empty());
         assert!(
