@@ -2,7 +2,8 @@
 # Runs a command with TEST_DATABASE_URL pointing at a PostgreSQL server: the one given in
 # TEST_DATABASE_URL if set, else a throwaway cluster started here from the machine's binaries
 # (initdb, pg_ctl) in a temporary directory on a free loopback port, removed afterwards. The tests
-# that stop and start the server under running nodes get `$TEST_PG_CTL stop|start`.
+# that stop and start the server under running nodes get `$TEST_PG_CTL stop|start`; those that
+# start servers of their own (a primary and its replica) get the binaries' directory, `$TEST_PG_BIN`.
 #
 # Usage: scripts/with-postgres.sh COMMAND [ARGS...]
 #
@@ -17,7 +18,8 @@ fi
 
 bin=""
 if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
-  bin=$(dirname "$(command -v initdb)")
+  # Through any symlink: the directory that holds the rest of the binaries too (pg_basebackup).
+  bin=$(dirname "$(readlink -f "$(command -v initdb)")")
 else
   for dir in /usr/lib/postgresql/*/bin; do
     [ -x "$dir/initdb" ] && bin=$dir
@@ -55,5 +57,6 @@ trap cleanup EXIT
 "$dir/pg_ctl" start >/dev/null
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 export TEST_PG_CTL="$dir/pg_ctl"
+export TEST_PG_BIN="$bin"
 echo "PostgreSQL for the tests at $TEST_DATABASE_URL" >&2
 "$@"

@@ -264,6 +264,10 @@ pub enum SyncReason {
     /// The client's cursor is further behind than one replay may reach
     /// (`CYBERHUB_REPLAY_MAX_EVENTS`): refetching is cheaper than replaying that much.
     TooFarBehind,
+    /// The client's cursor names an event of a history the database no longer has: PostgreSQL
+    /// failed over to a replica that had not received it (or was restored to an earlier point).
+    /// What the client showed since the fork may never have happened.
+    Failover,
 }
 
 /// `sync:required`: refetch cases, balance and inventory; the stream continues from `last_event_id`.

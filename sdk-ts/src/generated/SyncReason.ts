@@ -3,4 +3,4 @@
 /**
  * Why a client must refetch its state.
  */
-export type SyncReason = "expired" | "ahead" | "too_far_behind";
+export type SyncReason = "expired" | "ahead" | "too_far_behind" | "failover";

@@ -88,7 +88,12 @@ impl Hub {
             return Ok(feed);
         };
         metrics::counter!("cyberhub_resumes_total").increment(1);
-        if from < self.pruned_through() {
+        let history = self.inner.store.history();
+        if history.is_lost(from) {
+            // An event the client was shown is not in this database's history (a failover).
+            let at = self.committed_head(head).await?;
+            feed.require_sync(SyncReason::Failover, at);
+        } else if from < self.pruned_through() {
             let at = self.committed_head(head).await?;
             feed.require_sync(SyncReason::Expired, at);
         } else if from > head {
@@ -101,7 +106,7 @@ impl Hub {
                 feed.cursor = from;
                 feed.catching_up = true;
             }
-        } else if head - from > self.inner.config.replay_max {
+        } else if head - from - history.ids_skipped(from, head) > self.inner.config.replay_max {
             // Replaying that much would cost more than the client's refetch; and a flood of
             // `Last-Event-ID: 0` streams must not each read the whole table.
             let at = self.committed_head(head).await?;
@@ -115,8 +120,13 @@ impl Hub {
 }
 
 impl Hub {
+    /// The newest id committed: published, in the table, or the boundary of a fork (the new
+    /// history stands there before its first event).
     async fn committed_head(&self, published: i64) -> Result<i64, StoreError> {
-        Ok(published.max(self.inner.store.outbox_head().await?.last_id))
+        let store = &self.inner.store;
+        Ok(published
+            .max(store.outbox_head().await?.last_id)
+            .max(store.history().newest_boundary()))
     }
 }
 
@@ -202,6 +212,7 @@ impl Feed {
         if !self.hub.is_running() {
             return Some(FeedItem::Shutdown);
         }
+        self.check_history();
         if let Some(sync) = self.pending_sync.take() {
             return Some(FeedItem::Sync(sync));
         }
@@ -215,6 +226,10 @@ impl Feed {
     }
 
     fn on_live(&mut self, live: Live) -> Option<FeedItem> {
+        if self.check_history() {
+            // The event (of the new history) is in what the client refetches.
+            return None;
+        }
         match live {
             Live::Event(event) if event.id <= self.cursor => None,
             Live::Event(event) => {
@@ -242,7 +257,8 @@ impl Feed {
     async fn replay_page(&mut self) -> Result<(), StoreError> {
         let from = self.cursor;
         let head = self.hub.head();
-        if head - from > self.hub.inner.config.replay_max {
+        let skipped = self.hub.inner.store.history().ids_skipped(from, head);
+        if head - from - skipped > self.hub.inner.config.replay_max {
             // Fell that far behind (a reader too slow for its channel): refetching is cheaper.
             self.require_sync(SyncReason::TooFarBehind, head);
             return Ok(());
@@ -272,6 +288,20 @@ impl Feed {
         self.backlog
             .extend(rows.into_iter().map(|row| Arc::new(Encoded::from_row(row))));
         Ok(())
+    }
+
+    /// Whether the database's history forked under this live feed, after events it has handed out
+    /// (a failover to a replica that lacked them): then it queues `sync:required` (`failover`) at
+    /// the newest id of the new history, and the client refetches what is true now. Two atomic
+    /// loads on the path of every event.
+    fn check_history(&mut self) -> bool {
+        let history = self.hub.inner.store.history();
+        if self.pending_sync.is_some() || !history.is_lost_in_newest(self.cursor) {
+            return false;
+        }
+        let at = self.hub.head().max(history.newest_boundary());
+        self.require_sync(SyncReason::Failover, at);
+        true
     }
 
     /// Jumps to `head` and queues a `sync:required` frame carrying that id.

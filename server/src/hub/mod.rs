@@ -234,12 +234,20 @@ impl Hub {
         viewer: Option<i64>,
         limit: usize,
     ) -> Option<(Vec<Arc<Encoded>>, bool)> {
-        self.inner
+        let (events, more) = self
+            .inner
             .state
             .lock()
             .expect("hub lock poisoned")
             .recent
-            .after(cursor, viewer, limit)
+            .after(cursor, viewer, limit)?;
+        // Memory may still hold events of a history the database lost (a failover): the table
+        // then says what there is.
+        let history = self.inner.store.history();
+        if history.newest_boundary() > 0 && events.iter().any(|e| history.is_lost(e.id)) {
+            return None;
+        }
+        Some((events, more))
     }
 
     /// Subscribes to the global channel and, for a user, to theirs, and reads the head, atomically

@@ -4,7 +4,8 @@
 //! - [`sqlite`], the embedded default: one file in WAL mode, every write on one thread that owns the
 //!   only write connection (group commit), reads through a small pool;
 //! - [`postgres`], for production and several server nodes on one database: a connection pool,
-//!   ids of events assigned in commit order, and LISTEN/NOTIFY to wake every node's hub.
+//!   ids of events assigned in commit order, LISTEN/NOTIFY to wake every node's hub, and a
+//!   failover to a replica followed ([`history`]: ids stay meaningful across it).
 //!
 //! The rules are written once, per topic ([`users`], [`cases`], [`wallet`], [`chat`], [`outbox`]),
 //! as functions over a transaction ([`tx::Tx`]); each backend implements that trait, running the
@@ -76,6 +77,7 @@ mod billing;
 mod cases;
 mod chat;
 mod fairness;
+pub mod history;
 mod lease;
 mod outbox;
 mod postgres;
@@ -145,6 +147,8 @@ fn is_unavailable_code(code: std::borrow::Cow<'_, str>) -> bool {
     matches!(
         code.as_ref(),
         "57P01" | "57P02" | "57P03" | "08000" | "08003" | "08006" | "08001" | "08004"
+        // A standby refusing a write: the primary moved, and this connection is to the old one.
+        | "25006"
     )
 }
 
@@ -248,6 +252,8 @@ enum Backend {
 pub struct Store {
     backend: Arc<Backend>,
     committed: Arc<Committed>,
+    /// The gaps in the event ids that failovers left (PostgreSQL; none on SQLite).
+    history: Arc<history::History>,
     sessions: Arc<session_cache::SessionCache>,
     /// How openings are drawn and revealed, set once by the server ([`Store::enable_openings`]).
     fair: Arc<OnceLock<FairOpenings>>,
@@ -278,11 +284,12 @@ impl Store {
     /// created if missing) or `postgres://` / `postgresql://`. Any other scheme is refused by name.
     pub async fn open(url: &str) -> anyhow::Result<Store> {
         let committed = Arc::new(Committed::default());
+        let history = Arc::new(history::History::default());
         let backend = match scheme(url) {
             Some("sqlite") => Backend::Sqlite(sqlite::Sqlite::open(url, committed.clone()).await?),
-            Some("postgres" | "postgresql") => {
-                Backend::Postgres(postgres::Postgres::open(url, committed.clone()).await?)
-            }
+            Some("postgres" | "postgresql") => Backend::Postgres(
+                postgres::Postgres::open(url, committed.clone(), history.clone()).await?,
+            ),
             other => anyhow::bail!(
                 "DATABASE_URL has the scheme {:?}, which this server does not support; supported: \
                  sqlite: (the embedded default, e.g. sqlite://data/cyberhub.db) and postgres:// \
@@ -293,6 +300,7 @@ impl Store {
         Ok(Store {
             backend: Arc::new(backend),
             committed,
+            history,
             sessions: Arc::default(),
             fair: Arc::default(),
             schedule: Arc::default(),
@@ -389,6 +397,11 @@ impl Store {
     /// and session revocations are signalled); the hub takes them from there.
     pub fn committed(&self) -> Arc<Committed> {
         self.committed.clone()
+    }
+
+    /// Which event ids belong to no history the database has (the gaps failovers left).
+    pub fn history(&self) -> &history::History {
+        &self.history
     }
 
     /// Whether the database is thought to answer (on PostgreSQL: the node listens and the heartbeat

@@ -169,8 +169,10 @@ impl Store {
     pub async fn prune_cutoff(&self, max_age_ms: i64, max_count: i64) -> Result<i64, StoreError> {
         let (by_age, by_count): (Option<i64>, Option<i64>) = on_pool!(self, |pool| {
             sqlx::query_as(
+                // By count, the id below the newest `max_count` events (not MAX(id) - max_count:
+                // ids jump across a failover's gap).
                 "SELECT (SELECT MAX(id) FROM events WHERE created_at < $1),
-                        (SELECT MAX(id) - $2 FROM events)",
+                        (SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET $2)",
             )
             .bind(now_ms() - max_age_ms)
             .bind(max_count)

@@ -27,11 +27,15 @@
 //!   write whose answer was lost, it is there once or not at all, and its events reach the streams
 //!   from the table.
 
+mod epochs;
+mod hosts;
 mod tx;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+
+use tokio::sync::Notify;
 
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
@@ -39,7 +43,9 @@ use sqlx::postgres::{PgListener, PgPoolOptions};
 
 pub(in crate::store) use tx::PgTx;
 
+use super::history::History;
 use super::{Committed, StoreError};
+use hosts::Host;
 
 /// Connections per node: enough for the writers and the reads of a busy node.
 const POOL_SIZE: u32 = 16;
@@ -74,28 +80,54 @@ pub(in crate::store) struct Postgres {
 }
 
 impl Postgres {
-    /// Connects, applies pending migrations (sqlx serialises concurrent migrators with a lock, so
-    /// several nodes may start together) and starts listening for other nodes' commits.
-    pub async fn open(url: &str, committed: Arc<Committed>) -> anyhow::Result<Postgres> {
+    /// Connects (to the primary, when the URL names several servers), applies pending migrations
+    /// (sqlx serialises concurrent migrators with a lock, so several nodes may start together),
+    /// settles the event history (a failover since the last start is recorded before any write)
+    /// and starts listening for other nodes' commits.
+    pub async fn open(
+        url: &str,
+        committed: Arc<Committed>,
+        history: Arc<History>,
+    ) -> anyhow::Result<Postgres> {
+        let hosts = hosts::parse(url)?;
+        let primary = if hosts.len() == 1 {
+            0
+        } else {
+            primary_at_start(&hosts).await?
+        };
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(hosts[primary].options.clone())
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
+        history.set(epochs::settle(&pool).await?);
         let available = Arc::new(AtomicBool::new(true));
+        let reconnect = Arc::new(Notify::new());
         let node: Arc<str> = Arc::from(format!("{:016x}", rand::random::<u64>()));
         let listener = tokio::spawn(listen(
             pool.clone(),
-            committed.clone(),
-            available.clone(),
+            Watch {
+                committed: committed.clone(),
+                available: available.clone(),
+                history,
+                reconnect: reconnect.clone(),
+            },
             node.clone(),
         ));
         let reachable = Arc::new(AtomicBool::new(true));
         let heartbeat = tokio::spawn(heartbeat(
-            (*pool.connect_options()).clone(),
-            reachable.clone(),
-            committed.clone(),
+            pool.clone(),
+            Hosts {
+                all: hosts,
+                current: primary,
+            },
+            Beat {
+                reachable: reachable.clone(),
+                available: available.clone(),
+                reconnect,
+                committed: committed.clone(),
+            },
         ));
         Ok(Postgres {
             pool,
@@ -170,31 +202,82 @@ impl Postgres {
     }
 }
 
-/// Asks the database `SELECT 1` every [`HEARTBEAT_EVERY`] on a connection of its own (a pooled one
-/// could wait behind a burst of writes, which is load, not a cut); no answer within
-/// [`HEARTBEAT_TIMEOUT`] lowers `reachable`, and the connection is dropped (a stalled one never
-/// answers) for a new one next time. When answers come back, the hub reads what it missed.
-async fn heartbeat(
-    options: sqlx::postgres::PgConnectOptions,
+/// Finds the primary among several servers at start, for up to half a minute (a failover may be
+/// under way while the node starts).
+async fn primary_at_start(hosts: &[Host]) -> anyhow::Result<usize> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(primary) = hosts::find_primary(hosts, HEARTBEAT_TIMEOUT).await {
+            tracing::info!(host = %hosts[primary].name, "PostgreSQL primary");
+            return Ok(primary);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let names: Vec<&str> = hosts.iter().map(|h| h.name.as_str()).collect();
+            anyhow::bail!("none of the PostgreSQL servers {names:?} is a primary that answers");
+        }
+        tokio::time::sleep(HEARTBEAT_EVERY).await;
+    }
+}
+
+/// The servers of `DATABASE_URL` and the one the pool connects to.
+struct Hosts {
+    all: Vec<Host>,
+    current: usize,
+}
+
+/// What the heartbeat raises, lowers and wakes.
+struct Beat {
     reachable: Arc<AtomicBool>,
+    available: Arc<AtomicBool>,
+    reconnect: Arc<Notify>,
     committed: Arc<Committed>,
-) {
+}
+
+/// Asks the database `SELECT pg_is_in_recovery()` every [`HEARTBEAT_EVERY`] on a connection of
+/// its own (a pooled one could wait behind a burst of writes, which is load, not a cut). No answer
+/// within [`HEARTBEAT_TIMEOUT`] lowers `reachable`, and the connection is dropped (a stalled one
+/// never answers) for a new one next time. An answer that the server is a standby, or none, makes
+/// it look through the other servers of `DATABASE_URL` for the primary: on finding another, the
+/// pool connects there from then on, and the listener reconnects (settling the history before
+/// the node writes again). When answers come back, the hub reads what it missed.
+async fn heartbeat(pool: PgPool, mut hosts: Hosts, beat: Beat) {
     use sqlx::Connection;
     let mut conn: Option<sqlx::PgConnection> = None;
     loop {
+        let options = &hosts.all[hosts.current].options;
         let asked = tokio::time::timeout(HEARTBEAT_TIMEOUT, async {
             let live = match &mut conn {
                 Some(live) => live,
-                None => conn.insert(sqlx::PgConnection::connect_with(&options).await?),
+                None => conn.insert(sqlx::PgConnection::connect_with(options).await?),
             };
-            sqlx::query("SELECT 1").execute(live).await.map(drop)
+            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()")
+                .fetch_one(live)
+                .await
         })
         .await;
-        let answered = matches!(asked, Ok(Ok(())));
+        let mut answered = matches!(asked, Ok(Ok(false)));
         if !answered {
             conn = None;
+            if hosts.all.len() > 1
+                && let Some(primary) = hosts::find_primary(&hosts.all, HEARTBEAT_TIMEOUT).await
+            {
+                if primary != hosts.current {
+                    // No write may reach the new primary before the listener has settled the
+                    // history there.
+                    beat.available.store(false, Ordering::Release);
+                    tracing::warn!(
+                        from = %hosts.all[hosts.current].name,
+                        to = %hosts.all[primary].name,
+                        "PostgreSQL failed over: switching to the new primary"
+                    );
+                    hosts.current = primary;
+                    pool.set_connect_options(hosts.all[primary].options.clone());
+                    beat.reconnect.notify_one();
+                }
+                answered = true;
+            }
         }
-        let was = reachable.swap(answered, Ordering::AcqRel);
+        let was = beat.reachable.swap(answered, Ordering::AcqRel);
         if was && !answered {
             tracing::warn!(
                 timeout_secs = HEARTBEAT_TIMEOUT.as_secs(),
@@ -202,21 +285,31 @@ async fn heartbeat(
             );
         } else if !was && answered {
             tracing::info!("PostgreSQL answers again");
-            committed.wake();
-            committed.sessions_revoked();
+            beat.committed.wake();
+            beat.committed.sessions_revoked();
         }
         tokio::time::sleep(HEARTBEAT_EVERY).await;
     }
 }
 
-/// Listens for other nodes' commits and ended sessions, for as long as the process runs; wakes the
-/// hub on each, and after every (re)connect, since notifications sent meanwhile are lost.
-async fn listen(
-    pool: PgPool,
+/// What the listener raises, lowers and wakes.
+struct Watch {
     committed: Arc<Committed>,
     available: Arc<AtomicBool>,
-    node: Arc<str>,
-) {
+    history: Arc<History>,
+    /// The heartbeat asks for a new connection (the primary moved).
+    reconnect: Arc<Notify>,
+}
+
+/// Listens for other nodes' commits and ended sessions, for as long as the process runs; wakes the
+/// hub on each, and after every (re)connect, since notifications sent meanwhile are lost.
+async fn listen(pool: PgPool, watch: Watch, node: Arc<str>) {
+    let Watch {
+        committed,
+        available,
+        history,
+        reconnect,
+    } = watch;
     loop {
         let mut listener = match PgListener::connect_with(&pool).await {
             // Without eager reconnecting, a lost connection is reported at once (`Ok(None)`)
@@ -240,13 +333,30 @@ async fn listen(
             tokio::time::sleep(Duration::from_secs(1)).await;
             continue;
         }
+        // A new primary (or a restored database) may hold a shorter history than the node has
+        // seen: recorded before this node writes again.
+        match epochs::settle(&pool).await {
+            Ok(gaps) => history.set(gaps),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the event history's epochs; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        }
         if !available.swap(true, Ordering::AcqRel) {
             tracing::info!("the database is back");
         }
         committed.wake();
         committed.sessions_revoked();
         loop {
-            match listener.try_recv().await {
+            let received = tokio::select! {
+                received = listener.try_recv() => received,
+                _ = reconnect.notified() => {
+                    available.store(false, Ordering::Release);
+                    break;
+                }
+            };
+            match received {
                 // This node's own commits were handed to its hub already: reading the table for
                 // them would be a query per commit for nothing.
                 Ok(Some(notification)) if notification.channel() == EVENTS_CHANNEL => {

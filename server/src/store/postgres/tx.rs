@@ -15,7 +15,7 @@ use crate::store::tx::{Tx, WinRecord};
 use crate::store::{StoreError, StoredEvent};
 
 /// The advisory lock that puts event ids in commit order (see the module comment of the parent).
-const OUTBOX_LOCK: i64 = 0x6379_6265_7268_7562; // "cyberhub"
+pub(super) const OUTBOX_LOCK: i64 = 0x6379_6265_7268_7562; // "cyberhub"
 /// The key space of the per-payment locks (two-key advisory locks never meet the one-key outbox lock).
 const PAYMENT_LOCKS: i32 = 1;
 
