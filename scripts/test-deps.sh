@@ -9,6 +9,7 @@
 #   nginx-light      the deployment topology test (the nginx site of deploy/)
 #   docker-compose   checks docker-compose.yml (v1 parses the file; no Docker engine needed)
 #   e2fsprogs        the storage fault tests' ext4 image (mkfs.ext4, e2fsck)
+#   libfaketime      the clock tests step the server's wall clock with it
 #   schemathesis     fuzzes the live API from its OpenAPI document (pinned: its checks change)
 #   Node 20+, npm, python3 with pip: not installed here (Debian's Node is older than 20)
 set -euo pipefail
@@ -38,6 +39,7 @@ missing=()
 have_initdb || missing+=(postgresql)
 [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null || missing+=(e2fsprogs)
+[ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
 
 if [ ${#missing[@]} -gt 0 ]; then

@@ -20,11 +20,13 @@ pub struct SessionCache {
 }
 
 impl SessionCache {
-    /// The cached user of a token hash, if still fresh.
+    /// The cached user of a token hash, if still fresh: within the cache's time (monotonic, so a
+    /// step of the wall clock does not stretch it) and before the session's end (wall time, as the
+    /// database keeps it: a clock stepped past the end ends the session here too, at once).
     pub fn get(&self, token_hash: &str) -> Option<SessionUser> {
         let entries = self.entries.lock().expect("session cache poisoned");
         let (user, until) = entries.get(token_hash)?;
-        (Instant::now() < *until).then(|| user.clone())
+        (Instant::now() < *until && user.session.expires_at > super::now_ms()).then(|| user.clone())
     }
 
     /// Remembers a session that is valid until `expires_in` from now (capped at the TTL).

@@ -105,11 +105,14 @@ impl Mount {
     fn repair(&self) {
         run("umount", &[path(self.path())]);
         // e2fsck exits 1 when it fixed something, which it may after the error.
-        let status = Command::new("e2fsck")
+        let checked = Command::new("e2fsck")
             .args(["-f", "-y", path(self.image.as_deref().unwrap())])
-            .status()
+            .output()
             .unwrap();
-        assert!(status.code().is_some_and(|c| c <= 1), "e2fsck: {status}");
+        assert!(
+            checked.status.code().is_some_and(|c| c <= 1),
+            "e2fsck: {checked:?}"
+        );
         self.mount_image();
     }
 }

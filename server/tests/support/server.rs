@@ -19,6 +19,8 @@ pub struct Server {
     argv: Vec<String>,
     /// Its `RUST_LOG`.
     level: String,
+    /// Extra environment of the process.
+    env: Vec<(String, String)>,
     /// Every line it printed (its log), across restarts.
     log: Arc<Mutex<Vec<String>>>,
     child: Child,
@@ -51,15 +53,31 @@ impl Server {
         args: &[&str],
         level: &str,
     ) -> Server {
+        Server::start_with_env(database, command, args, level, &[])
+    }
+
+    /// Like [`Server::start_on`], with `env` added to the process's environment.
+    pub fn start_with_env(
+        database: TestDatabase,
+        command: &[&str],
+        args: &[&str],
+        level: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         let mut argv: Vec<String> = command.iter().map(|a| a.to_string()).collect();
         argv.extend(args.iter().map(|a| a.to_string()));
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (child, addr) = spawn(&argv, &database.url, level, &log);
+        let (child, addr) = spawn(&argv, &database.url, level, &env, &log);
         Server {
             addr,
             db: database.url.clone(),
             argv,
             level: level.to_owned(),
+            env,
             log,
             child,
             database,
@@ -87,7 +105,7 @@ impl Server {
     /// Starts the (killed) server again on the same database, with the same arguments, on a new
     /// port.
     pub fn restart(&mut self) {
-        let (child, addr) = spawn(&self.argv, &self.db, &self.level, &self.log);
+        let (child, addr) = spawn(&self.argv, &self.db, &self.level, &self.env, &self.log);
         self.child = child;
         self.addr = addr;
     }
@@ -154,11 +172,13 @@ fn spawn(
     argv: &[String],
     db: &str,
     level: &str,
+    env: &[(String, String)],
     log: &Arc<Mutex<Vec<String>>>,
 ) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_cyberhub"))
         .args(argv)
         .args(["--listen", "127.0.0.1:0", "--database-url", db])
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .env("RUST_LOG", level)
         .env("CYBERHUB_LOG_FORMAT", "text")
         .env("NO_COLOR", "1")
