@@ -226,8 +226,9 @@ impl Feed {
     }
 
     fn on_live(&mut self, live: Live) -> Option<FeedItem> {
-        if self.check_history() {
-            // The event (of the new history) is in what the client refetches.
+        // An event of the new history is in what the client refetches; an end (revoked, shut
+        // down) is acted on as it comes.
+        if matches!(live, Live::Event(_) | Live::Heartbeat) && self.check_history() {
             return None;
         }
         match live {

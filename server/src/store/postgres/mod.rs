@@ -14,12 +14,15 @@
 //!   commit); every node listens and its hub reads the table after its cursor. The table is the
 //!   truth: a missed notification (the listener reconnecting) costs latency, never an event, since
 //!   the hub also reads after every reconnect of the listener and on a one-second tick.
+//! - **Failover.** `DATABASE_URL` may name several servers ([`hosts`]); the heartbeat finds the
+//!   primary again when the one in use stops answering or turns out a standby, and the history of
+//!   ids is settled there before the node writes ([`epochs`], [`crate::store::history`]).
 //! - **Sessions.** Deleting a session (logout, revoke, a deleted user) records it and notifies
 //!   `cyberhub_revocations` from a trigger, so every node ends that session's streams at once.
 //! - **A node cut off from the database.** A refused or closed connection shows at once (the
 //!   listener's connection drops). A stalled one (packets dropped on the way) shows nothing: TCP
 //!   waits many minutes. So every wait is bounded: a heartbeat on a connection of its own asks
-//!   `SELECT 1` every [`HEARTBEAT_EVERY`] and calls the database unreachable when no answer comes
+//!   `SELECT pg_is_in_recovery()` every [`HEARTBEAT_EVERY`] and calls the database unreachable when no answer comes
 //!   within [`HEARTBEAT_TIMEOUT`] (from then on writes are refused at once and `/health` says so); a
 //!   transaction gives up after [`TRANSACTION_TIMEOUT`], a read after the store's `READ_TIMEOUT`,
 //!   taking a pooled connection after [`ACQUIRE_TIMEOUT`]. A transaction that gave up while its

@@ -242,8 +242,14 @@ fn run(
         let commit = run_batch(&conn, &mut batch).map(|events| committed.push(events));
         batch_requests.record(batch.len() as f64);
         commit_seconds.record(started.elapsed().as_secs_f64());
-        let fault = storage_fault(&commit, &batch, &path);
-        if fault != *storage.fault.lock().unwrap() {
+        let previous = *storage.fault.lock().unwrap();
+        let found = storage_fault(&commit, &batch, &path);
+        let fault = match (&commit, found) {
+            // Failed for another reason: it says nothing of the storage either way.
+            (Err(_), None) => previous,
+            (_, found) => found,
+        };
+        if fault != previous {
             match fault {
                 Some(fault) => {
                     tracing::error!(%fault, "the storage refuses writes: they are answered 503 until it takes them again")
@@ -253,7 +259,7 @@ fn run(
             *storage.fault.lock().unwrap() = fault;
         }
         for job in batch.drain(..) {
-            job.finish(commit.as_ref().map(|_| ()), fault);
+            job.finish(commit.as_ref().map(|_| ()), found);
         }
     }
     drop(conn);
