@@ -100,16 +100,13 @@ impl Club {
             .server
             .token(&self.http, user, &format!("{user}-demo-1"))
             .await;
-        let res = self
-            .http
-            .get(self.server.url("/v1/events"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let mut stream = EventStream::from_response(res);
-        assert_eq!(stream.next().await.event, "ready");
-        stream
+        EventStream::open(
+            &self.http,
+            &self.server.url("/v1/events"),
+            Some(&token),
+            None,
+        )
+        .await
     }
 
     /// The ledger lines of top-ups (and their reversals) of a member, by note.

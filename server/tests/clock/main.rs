@@ -73,16 +73,13 @@ impl Stepped {
     }
 
     async fn stream(&self, token: &str, after: Option<i64>) -> EventStream {
-        let mut request = self
-            .http
-            .get(self.server.url("/v1/events"))
-            .bearer_auth(token);
-        if let Some(after) = after {
-            request = request.header("last-event-id", after.to_string());
-        }
-        let mut stream = EventStream::from_response(request.send().await.unwrap());
-        assert_eq!(stream.next().await.event, "ready");
-        stream
+        EventStream::open(
+            &self.http,
+            &self.server.url("/v1/events"),
+            Some(token),
+            after,
+        )
+        .await
     }
 
     async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {

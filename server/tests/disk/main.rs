@@ -193,15 +193,7 @@ impl Club {
     }
 
     async fn stream(server: &Server, http: &reqwest::Client, token: &str) -> EventStream {
-        let res = http
-            .get(server.url("/v1/events"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let mut stream = EventStream::from_response(res);
-        assert_eq!(stream.next().await.event, "ready");
-        stream
+        EventStream::open(http, &server.url("/v1/events"), Some(token), None).await
     }
 
     async fn open(&self) -> (StatusCode, Value) {

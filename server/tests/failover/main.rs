@@ -122,20 +122,24 @@ impl Pair {
         );
     }
 
-    fn as_owner(&self, program: &str, args: &[&str]) {
+    /// One of PostgreSQL's programs, run as the `postgres` account when this is root (PostgreSQL
+    /// refuses root).
+    fn owner_command(&self, program: &str) -> Command {
         let program = self.bin.join(program);
-        let mut command = if is_root() {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(&program);
-            c
+        if is_root() {
+            let mut command = Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(program);
+            command
         } else {
-            Command::new(&program)
-        };
-        let out = command.args(args).output().unwrap();
+            Command::new(program)
+        }
+    }
+
+    fn as_owner(&self, program: &str, args: &[&str]) {
+        let out = self.owner_command(program).args(args).output().unwrap();
         assert!(
             out.status.success(),
-            "{} {args:?}: {}{}",
-            program.display(),
+            "{program} {args:?}: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
@@ -171,16 +175,9 @@ impl Pair {
 impl Drop for Pair {
     fn drop(&mut self) {
         for which in ["primary", "replica"] {
-            let program = self.bin.join("pg_ctl");
             let data = self.data(which);
-            let mut command = if is_root() {
-                let mut c = Command::new("runuser");
-                c.args(["-u", "postgres", "--"]).arg(&program);
-                c
-            } else {
-                Command::new(&program)
-            };
-            let _ = command
+            let _ = self
+                .owner_command("pg_ctl")
                 .args(["-D", &data, "-m", "immediate", "stop"])
                 .output();
         }
@@ -283,13 +280,7 @@ impl Club {
     }
 
     async fn stream(&self, after: Option<i64>) -> EventStream {
-        let mut request = self.http.get(self.node.url("/v1/events"));
-        if let Some(after) = after {
-            request = request.header("last-event-id", after.to_string());
-        }
-        let mut stream = EventStream::from_response(request.send().await.unwrap());
-        assert_eq!(stream.next().await.event, "ready");
-        stream
+        EventStream::open(&self.http, &self.node.url("/v1/events"), None, after).await
     }
 
     /// Kills the primary (no shutdown: its last words never reach the replica) and promotes the

@@ -15,16 +15,6 @@ use serde_json::Value;
 use server::Server;
 use sse::EventStream;
 
-async fn stream_from(server: &Server, http: &reqwest::Client, after: Option<i64>) -> EventStream {
-    let mut request = http.get(server.url("/v1/events"));
-    if let Some(after) = after {
-        request = request.header("last-event-id", after.to_string());
-    }
-    let mut stream = EventStream::from_response(request.send().await.unwrap());
-    assert_eq!(stream.next().await.event, "ready");
-    stream
-}
-
 #[tokio::test]
 async fn a_drop_waiting_for_its_reveal_survives_kill_9_and_reaches_the_feed_once() {
     let mut server = Server::start(&["--drop-reveal-ms", "2000"]).await;
@@ -52,7 +42,7 @@ async fn a_drop_waiting_for_its_reveal_survives_kill_9_and_reaches_the_feed_once
         .unwrap();
     // Killed while the drop waits: it was written with the opening, so it is not lost.
     server.kill_and_restart();
-    let mut feed = stream_from(&server, &http, Some(head)).await;
+    let mut feed = EventStream::open(&http, &server.url("/v1/events"), None, Some(head)).await;
     let drop = feed.next_named("drop:new").await;
     assert!(
         opened_at.elapsed() >= Duration::from_millis(2_000),

@@ -123,6 +123,17 @@ impl Cluster {
 
     /// An announcement through `node`; its event id.
     pub async fn announce(&self, node: usize, text: &str) -> i64 {
+        let (status, body) = self.try_announce(node, text).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "announce through node {node}: {body}"
+        );
+        body["event_id"].as_i64().unwrap()
+    }
+
+    /// An announcement through `node`, whatever the answer: its status and body.
+    pub async fn try_announce(&self, node: usize, text: &str) -> (StatusCode, serde_json::Value) {
         let res = self
             .http
             .post(self.nodes[node].url("/v1/admin/announcements"))
@@ -131,14 +142,7 @@ impl Cluster {
             .send()
             .await
             .unwrap();
-        let status = res.status();
-        let body = res.json::<serde_json::Value>().await.unwrap();
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "announce through node {node}: {body}"
-        );
-        body["event_id"].as_i64().unwrap()
+        (res.status(), res.json().await.unwrap())
     }
 
     /// `GET /v1/events` on `node`, answered 200.

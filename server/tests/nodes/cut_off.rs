@@ -36,16 +36,8 @@ async fn cut_off_and_back(link: Link) {
     .await;
     assert_eq!(cluster.health(1).await.1["stream"], "active");
     let asked = Instant::now();
-    let refused = cluster
-        .http
-        .post(cluster.nodes[1].url("/v1/admin/announcements"))
-        .bearer_auth(&cluster.admin_token)
-        .json(&serde_json::json!({ "text": "through the cut-off node" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body: serde_json::Value = refused.json().await.unwrap();
+    let (status, body) = cluster.try_announce(1, "through the cut-off node").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "database_unavailable");
     assert!(
         asked.elapsed() < Duration::from_secs(1),

@@ -53,16 +53,8 @@ async fn nodes_say_the_database_is_gone_and_recover_when_it_is_back_losing_nothi
         assert_eq!(health["stream"], "active");
     }
     let started = Instant::now();
-    let refused = cluster
-        .http
-        .post(cluster.nodes[0].url("/v1/admin/announcements"))
-        .bearer_auth(&cluster.admin_token)
-        .json(&serde_json::json!({ "text": "while it is down" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
-    let body: serde_json::Value = refused.json().await.unwrap();
+    let (status, body) = cluster.try_announce(0, "while it is down").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], "database_unavailable");
     assert!(
         started.elapsed() < Duration::from_secs(3),

@@ -25,6 +25,26 @@ pub struct EventStream {
 }
 
 impl EventStream {
+    /// Opens `GET url` (a server's `/v1/events`) as `token`'s member, or anonymously, resuming
+    /// after `after` if given; returns once the stream's `ready` frame has been read.
+    pub async fn open(
+        http: &reqwest::Client,
+        url: &str,
+        token: Option<&str>,
+        after: Option<i64>,
+    ) -> EventStream {
+        let mut request = http.get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(after) = after {
+            request = request.header("last-event-id", after.to_string());
+        }
+        let mut stream = EventStream::from_response(request.send().await.unwrap());
+        assert_eq!(stream.next().await.event, "ready");
+        stream
+    }
+
     pub fn from_response(res: Response) -> EventStream {
         EventStream {
             inner: Box::pin(sse_stream::SseByteStream::new(res.bytes_stream())),
