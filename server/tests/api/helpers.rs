@@ -359,39 +359,35 @@ impl TestApp {
 
     /// The first column of every row of `query`, as text.
     pub async fn sql_text(&self, query: &str) -> Vec<String> {
-        let query = sqlx::AssertSqlSafe(query.to_owned());
-        if self._db.is_postgres() {
-            let mut conn = sqlx::PgConnection::connect(&self.config.database_url)
-                .await
-                .unwrap();
-            sqlx::query_scalar(query)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
-        } else {
-            let mut conn = self._db.sqlite_connection().await;
-            sqlx::query_scalar(query)
-                .fetch_all(&mut conn)
-                .await
-                .unwrap()
-        }
+        self.sql_column(query).await
     }
 
     /// The first column of the first row of `query`, as an integer (`None` for SQL NULL).
     pub async fn sql_value(&self, query: &str) -> Option<i64> {
+        let first = self.sql_column(query).await.into_iter().next();
+        first.unwrap_or_else(|| panic!("no row from {query}"))
+    }
+
+    /// The first column of every row of `query`, on whichever database the test runs.
+    async fn sql_column<T>(&self, query: &str) -> Vec<T>
+    where
+        T: Send + Unpin,
+        T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+        T: for<'r> sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+    {
         let query = sqlx::AssertSqlSafe(query.to_owned());
         if self._db.is_postgres() {
             let mut conn = sqlx::PgConnection::connect(&self.config.database_url)
                 .await
                 .unwrap();
             sqlx::query_scalar(query)
-                .fetch_one(&mut conn)
+                .fetch_all(&mut conn)
                 .await
                 .unwrap()
         } else {
             let mut conn = self._db.sqlite_connection().await;
             sqlx::query_scalar(query)
-                .fetch_one(&mut conn)
+                .fetch_all(&mut conn)
                 .await
                 .unwrap()
         }

@@ -352,15 +352,7 @@ impl Tx for WriteTx<'_> {
     async fn current_pair(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError> {
         Ok(self
             .prepare_cached(sql::CURRENT_PAIR)?
-            .query_row([user_id], |r| {
-                Ok(PairRow {
-                    id: r.get(0)?,
-                    sealed_seed: r.get(1)?,
-                    server_seed_hash: r.get(2)?,
-                    client_seed: r.get(3)?,
-                    next_nonce: r.get(4)?,
-                })
-            })
+            .query_row([user_id], pair_row)
             .optional()?)
     }
 
@@ -389,15 +381,7 @@ impl Tx for WriteTx<'_> {
     async fn take_nonce(&mut self, user_id: i64) -> Result<Option<PairRow>, StoreError> {
         Ok(self
             .prepare_cached(sql::TAKE_NONCE)?
-            .query_row([user_id], |r| {
-                Ok(PairRow {
-                    id: r.get(0)?,
-                    sealed_seed: r.get(1)?,
-                    server_seed_hash: r.get(2)?,
-                    client_seed: r.get(3)?,
-                    next_nonce: r.get(4)?,
-                })
-            })
+            .query_row([user_id], pair_row)
             .optional()?)
     }
 
@@ -583,4 +567,15 @@ impl Tx for WriteTx<'_> {
             .execute([cutoff])?;
         Ok(deleted as u64)
     }
+}
+
+/// A seed pair from the columns CURRENT_PAIR and TAKE_NONCE both return, in their order.
+fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
+    Ok(PairRow {
+        id: r.get(0)?,
+        sealed_seed: r.get(1)?,
+        server_seed_hash: r.get(2)?,
+        client_seed: r.get(3)?,
+        next_nonce: r.get(4)?,
+    })
 }
