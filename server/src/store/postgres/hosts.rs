@@ -82,11 +82,16 @@ async fn is_primary(options: &PgConnectOptions) -> bool {
     let Ok(mut conn) = PgConnection::connect_with(options).await else {
         return false;
     };
-    let standby: Result<bool, _> = sqlx::query_scalar("SELECT pg_is_in_recovery()")
-        .fetch_one(&mut conn)
-        .await;
+    let standby = is_standby(&mut conn).await;
     let _ = conn.close().await;
     matches!(standby, Ok(false))
+}
+
+/// Whether the server on `conn` is a standby (in recovery) rather than the primary.
+pub async fn is_standby(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_is_in_recovery()")
+        .fetch_one(conn)
+        .await
 }
 
 #[cfg(test)]

@@ -253,9 +253,7 @@ async fn heartbeat(pool: PgPool, mut hosts: Hosts, beat: Beat) {
                 Some(live) => live,
                 None => conn.insert(sqlx::PgConnection::connect_with(options).await?),
             };
-            sqlx::query_scalar::<_, bool>("SELECT pg_is_in_recovery()")
-                .fetch_one(live)
-                .await
+            hosts::is_standby(live).await
         })
         .await;
         let mut answered = matches!(asked, Ok(Ok(false)));
