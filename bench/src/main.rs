@@ -4,11 +4,14 @@
 //! - `cyberhub-bench run --quick`: small counts, a few seconds each; fails if any event is lost or
 //!   delivered twice (part of the test suite);
 //! - `cyberhub-bench run --full [--nchan] [--floor]`: the figures of BENCHMARKS.md (see
-//!   `bench/run.sh`).
+//!   `bench/run.sh`);
+//! - `cyberhub-bench chaos --minutes N`: faults at random under play; fails if anything was lost,
+//!   duplicated or shown wrong (see `bench/chaos.sh`).
 
 mod attack_fleet;
 mod attack_scenarios;
 mod billing;
+mod chaos;
 mod client;
 mod floor;
 mod nodes;
@@ -103,6 +106,9 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// PostgreSQL with a replica and three nodes behind nginx, members playing, faults injected at
+    /// random; then checks that nothing was lost, duplicated or shown wrong (non-zero exit if so).
+    Chaos(chaos::ChaosArgs),
     /// Print the before/after table of attack rows from JSON files.
     AttackTable { files: Vec<PathBuf> },
     /// Print the medians of several runs' JSON files, with ratios to CyberHub.
@@ -235,6 +241,11 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::FloorServer { listen } => floor::serve(listen),
+        Command::Chaos(args) => tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()?
+            .block_on(chaos::run(args)),
         Command::Summarize { files } => {
             let mut runs = Vec::new();
             for file in files {
