@@ -98,7 +98,12 @@ pub async fn check(
             "client {n} (member {}, {:?})",
             watcher.member, watcher.transport
         );
-        check_client(&db, &name, watcher, &log, last_event, &mut violations);
+        let client = Followed {
+            name: &name,
+            member: watcher.member,
+            start: watcher.start,
+        };
+        check_client(&db, &client, &log, last_event, &mut violations);
     }
     let mut outcomes: BTreeMap<String, [usize; 3]> = BTreeMap::new();
     // Why writes were refused or went unanswered: the status and code (or the error's start).
@@ -276,15 +281,21 @@ fn check_money(db: &Database, members: &[i64], violations: &mut Vec<String>) {
 /// see; between resets (`sync:required`) it saw every event it was entitled to once, in id order;
 /// a refetch showed a balance the member really had; and at the end it shows what the database
 /// holds.
+/// Whose log it is, and where its stream started.
+struct Followed<'a> {
+    name: &'a str,
+    member: i64,
+    start: i64,
+}
+
 fn check_client(
     db: &Database,
-    name: &str,
-    watcher: &Watcher,
+    client: &Followed,
     log: &[Seen],
     last_event: i64,
     violations: &mut Vec<String>,
 ) {
-    let member = watcher.member;
+    let (name, member) = (client.name, client.member);
     let entitled = |id: &i64| {
         db.events
             .get(id)
@@ -301,12 +312,16 @@ fn check_client(
     let mut balance = STARTING_BALANCE;
     let mut inventory: BTreeSet<i64> = BTreeSet::new();
     // The current segment: from where it started, the ids seen in it.
-    let mut from = watcher.start;
+    let mut from = client.start;
     let mut seen: Vec<i64> = Vec::new();
     // Events shown that the database does not have: forgiven by a later failover reset only.
     let mut unknown: Vec<i64> = Vec::new();
     let close_segment = |from: i64, seen: &mut Vec<i64>, violations: &mut Vec<String>| {
-        let Some(&last) = seen.last() else { return };
+        // Up to the newest event seen that the database has: ids a failover lost lie above it.
+        let Some(&last) = seen.iter().rev().find(|id| db.events.contains_key(id)) else {
+            seen.clear();
+            return;
+        };
         let shown: BTreeSet<i64> = seen.iter().copied().collect();
         let missed: Vec<i64> = db
             .events
@@ -445,5 +460,203 @@ fn check_client(
             "{name} shows an inventory the database does not have: extra {extra:?}, missing \
              {missing:?}"
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cyberhub_protocol::{Announcement, BalanceReason, BalanceUpdated};
+
+    use super::*;
+
+    const ALICE: i64 = 7;
+    const BOB: i64 = 8;
+
+    fn balance(user_id: i64, balance: i64) -> ServerEvent {
+        ServerEvent::BalanceUpdated(BalanceUpdated {
+            user_id,
+            balance,
+            delta: balance - STARTING_BALANCE,
+            reason: BalanceReason::Adjustment,
+            note: None,
+        })
+    }
+
+    fn news(text: &str) -> ServerEvent {
+        ServerEvent::Announcement(Announcement { text: text.into() })
+    }
+
+    /// The database after four events: news, Alice's balance, Bob's balance, news.
+    fn club() -> (Database, Vec<(i64, ServerEvent)>) {
+        let events = vec![
+            (1, news("open")),
+            (2, balance(ALICE, STARTING_BALANCE + 100)),
+            (3, balance(BOB, STARTING_BALANCE + 200)),
+            (4, news("closing")),
+        ];
+        let db = Database {
+            events: events
+                .iter()
+                .map(|(id, e)| (*id, (e.name().to_owned(), e.user_id(), e.data_json())))
+                .collect(),
+            balances: [
+                (ALICE, STARTING_BALANCE + 100),
+                (BOB, STARTING_BALANCE + 200),
+            ]
+            .into(),
+            ledger: vec![
+                (
+                    ALICE,
+                    STARTING_BALANCE,
+                    STARTING_BALANCE,
+                    "adjustment".into(),
+                    None,
+                ),
+                (
+                    BOB,
+                    STARTING_BALANCE,
+                    STARTING_BALANCE,
+                    "adjustment".into(),
+                    None,
+                ),
+                (
+                    ALICE,
+                    100,
+                    STARTING_BALANCE + 100,
+                    "adjustment".into(),
+                    None,
+                ),
+                (BOB, 200, STARTING_BALANCE + 200, "adjustment".into(), None),
+            ],
+            inventory: HashMap::new(),
+            openings: Vec::new(),
+            chat: Vec::new(),
+        };
+        (db, events)
+    }
+
+    /// What the checker finds in Alice's client, shown `shown` (ids of `club()`'s events, or
+    /// other entries).
+    fn findings(log: Vec<Seen>) -> Vec<String> {
+        let (db, _) = club();
+        let alice = Followed {
+            name: "alice's client",
+            member: ALICE,
+            start: 0,
+        };
+        let mut violations = Vec::new();
+        check_client(&db, &alice, &log, 4, &mut violations);
+        violations
+    }
+
+    fn shown(ids: &[i64]) -> Vec<Seen> {
+        let (_, events) = club();
+        ids.iter()
+            .map(|id| {
+                let (_, event) = events.iter().find(|(i, _)| i == id).unwrap();
+                Seen::Event(*id, event.clone())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_client_shown_what_it_was_owed_once_in_order_passes() {
+        assert_eq!(findings(shown(&[1, 2, 4])), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_missed_event_is_named() {
+        let found = findings(shown(&[1, 4]));
+        assert!(
+            found
+                .iter()
+                .any(|v| v.contains("missed 1 events") && v.contains("[2]")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|v| v.contains("shows balance 50000")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_event_shown_twice_or_out_of_order_is_named() {
+        let found = findings(shown(&[1, 2, 2, 4]));
+        assert!(
+            found
+                .iter()
+                .any(|v| v.contains("shown event 2 after event 2")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn another_members_private_event_is_a_leak() {
+        let found = findings(shown(&[1, 2, 3, 4]));
+        assert!(
+            found.iter().any(|v| v.contains("private to member 8")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_event_shown_differently_from_the_database_is_named() {
+        let mut log = shown(&[1, 2]);
+        log.push(Seen::Event(4, news("something else")));
+        let found = findings(log);
+        assert!(
+            found
+                .iter()
+                .any(|v| v.contains("the database has announcement")),
+            "{found:?}"
+        );
+    }
+
+    #[test]
+    fn an_event_the_database_lost_is_forgiven_only_by_a_failover_refetch() {
+        let mut log = shown(&[1]);
+        log.push(Seen::Event(3_000, news("lost in the failover")));
+        let found = findings([log.clone(), shown(&[2, 4])].concat());
+        assert!(
+            found.iter().any(|v| v.contains("does not have")),
+            "{found:?}"
+        );
+
+        log.push(Seen::Sync {
+            reason: SyncReason::Failover,
+            last_event_id: 1,
+        });
+        log.push(Seen::Refetched {
+            balance: STARTING_BALANCE,
+            inventory: Some(Vec::new()),
+        });
+        assert_eq!(
+            findings([log, shown(&[2, 4])].concat()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn a_refetch_must_show_a_balance_the_member_had() {
+        let mut log = shown(&[1]);
+        log.push(Seen::Sync {
+            reason: SyncReason::TooFarBehind,
+            last_event_id: 1,
+        });
+        log.push(Seen::Refetched {
+            balance: 12_345,
+            inventory: Some(Vec::new()),
+        });
+        let found = findings([log, shown(&[2, 4])].concat());
+        assert!(found.iter().any(|v| v.contains("never had")), "{found:?}");
+    }
+
+    #[test]
+    fn a_client_that_stopped_early_is_named() {
+        let found = findings(shown(&[1, 2]));
+        assert!(
+            found.iter().any(|v| v.contains("before the last event 4")),
+            "{found:?}"
+        );
     }
 }
