@@ -11,6 +11,10 @@
 #   e2fsprogs        the storage fault tests' ext4 image (mkfs.ext4, e2fsck)
 #   libfaketime      the clock tests step the server's wall clock with it
 #   schemathesis     fuzzes the live API from its OpenAPI document (pinned: its checks change)
+#   xvfb, xauth      a virtual X server for the desktop app's window tests (desktop/tests/)
+#   imagemagick      their screenshots (import, identify)
+#   libgl1-mesa-dri, libglx-mesa0, libegl-mesa0, libxkbcommon-x11-0, libxcursor1, libxi6
+#                    what the window loads at run time: Mesa's software GL, winit's X11 libraries
 #   Node 20+, npm, python3 with pip: not installed here (Debian's Node is older than 20)
 set -euo pipefail
 
@@ -41,6 +45,17 @@ have_initdb || missing+=(postgresql)
 command -v mkfs.ext4 >/dev/null && command -v e2fsck >/dev/null || missing+=(e2fsprogs)
 [ -e /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 ] || missing+=(libfaketime)
 command -v docker-compose >/dev/null || docker compose version >/dev/null 2>&1 || missing+=(docker-compose)
+command -v Xvfb >/dev/null || missing+=(xvfb)
+command -v xauth >/dev/null || missing+=(xauth)
+command -v import >/dev/null && command -v identify >/dev/null || missing+=(imagemagick)
+libs=$(/sbin/ldconfig -p)
+have_lib() { [[ $libs == *"$1"* ]]; }
+[ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || missing+=(libgl1-mesa-dri)
+have_lib libGLX_mesa.so.0 || missing+=(libglx-mesa0)
+have_lib libEGL_mesa.so.0 || missing+=(libegl-mesa0)
+have_lib libxkbcommon-x11.so.0 || missing+=(libxkbcommon-x11-0)
+have_lib libXcursor.so.1 || missing+=(libxcursor1)
+have_lib libXi.so.6 || missing+=(libxi6)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
