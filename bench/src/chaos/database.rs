@@ -118,17 +118,6 @@ impl Pair {
         }
     }
 
-    /// Stops both servers.
-    pub async fn stop(&self) {
-        for server in [self.primary, self.replica] {
-            let _ = self
-                .owner_command("pg_ctl")
-                .args(["-D", &self.data(server), "-m", "immediate", "stop"])
-                .output()
-                .await;
-        }
-    }
-
     /// A fresh base backup of the primary in the replica's directory, started as its standby.
     async fn build_replica(&self) -> anyhow::Result<()> {
         let data = self.data(self.replica);
@@ -215,6 +204,18 @@ impl Pair {
             );
         }
         Ok(())
+    }
+}
+
+impl Drop for Pair {
+    /// Stops both servers, however the run ended (pg_ctl leaves them running on their own).
+    fn drop(&mut self) {
+        for server in [self.primary, self.replica] {
+            let mut command = self.owner_command("pg_ctl").into_std();
+            let _ = command
+                .args(["-D", &self.data(server), "-m", "immediate", "stop"])
+                .output();
+        }
     }
 }
 

@@ -189,7 +189,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     for node in &mut nodes {
         node.kill().await;
     }
-    pair.stop().await;
+    drop(pair);
 
     // How long the club could not write: stretches between acknowledged writes over 3 s.
     let mut acked: Vec<Duration> = writes
