@@ -109,44 +109,13 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         "chaos: {NODES} nodes behind nginx, {} members with {} clients each",
         args.members, args.clients_per_member
     );
-    let mut watchers = Vec::new();
-    for (m, member) in seeded.members.iter().enumerate() {
-        for k in 0..args.clients_per_member {
-            let transport = if k + 1 == args.clients_per_member {
-                Transport::Poll
-            } else {
-                Transport::Auto
-            };
-            let (url, id, token) = (link_url(m + k), member.id, member.token.clone());
-            watchers.push(async move { Watcher::start(&url, id, &token, transport).await });
-        }
-    }
-    let watchers: Vec<Watcher> = futures_util::future::try_join_all(watchers).await?;
+    let watchers = watch(&seeded.members, args.clients_per_member, &link_url).await?;
 
     let writes = Arc::new(Mutex::new(Vec::new()));
     let stop = CancellationToken::new();
-    let mut players = Vec::new();
-    let pace = Duration::from_secs_f64(args.members as f64 / args.rate);
-    for (m, member) in seeded.members.iter().enumerate() {
-        let client = members::rest_client(&link_url(m), &member.token)?;
-        players.push(tokio::spawn(members::play(
-            client,
-            member.id,
-            seeded.cases.clone(),
-            pace,
-            writes.clone(),
-            stop.clone(),
-        )));
-    }
     let admin = members::rest_client(&front, &seeded.admin_token)?;
     let member_ids: Vec<i64> = seeded.members.iter().map(|m| m.id).collect();
-    players.push(tokio::spawn(members::top_up(
-        admin.clone(),
-        member_ids.clone(),
-        Duration::from_secs(2),
-        writes.clone(),
-        stop.clone(),
-    )));
+    let players = play(&seeded, &admin, args.rate, &link_url, &writes, &stop)?;
 
     let started = Instant::now();
     let until = started + Duration::from_secs_f64(args.minutes * 60.0);
@@ -191,25 +160,8 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     }
     drop(pair);
 
-    // How long the club could not write: stretches between acknowledged writes over 3 s.
-    let mut acked: Vec<Duration> = writes
-        .iter()
-        .filter(|w| matches!(w.outcome, members::Outcome::Acked(_)))
-        .map(|w| w.at.saturating_duration_since(started))
-        .collect();
-    acked.sort();
-    let gaps: Vec<Value> = acked
-        .windows(2)
-        .filter(|w| w[1] - w[0] > Duration::from_secs(3))
-        .map(|w| {
-            json!({
-                "from_s": (w[0].as_secs_f64() * 10.0).round() / 10.0,
-                "lasted_s": ((w[1] - w[0]).as_secs_f64() * 10.0).round() / 10.0,
-            })
-        })
-        .collect();
     let report = json!({
-        "write_gaps_over_3s": gaps,
+        "write_gaps_over_3s": write_gaps(&writes, started),
         "minutes": args.minutes,
         "members": args.members,
         "clients": watchers.len(),
@@ -240,6 +192,81 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// Every member playing through its client link at `rate` writes a second in all, and the admin
+/// topping them up every 2 s on average, until `stop`.
+fn play(
+    seeded: &members::Seeded,
+    admin: &cyberhub_sdk::Client,
+    rate: f64,
+    link_url: &impl Fn(usize) -> String,
+    writes: &members::WriteLog,
+    stop: &CancellationToken,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut players = Vec::new();
+    let pace = Duration::from_secs_f64(seeded.members.len() as f64 / rate);
+    for (m, member) in seeded.members.iter().enumerate() {
+        let client = members::rest_client(&link_url(m), &member.token)?;
+        players.push(tokio::spawn(members::play(
+            client,
+            member.id,
+            seeded.cases.clone(),
+            pace,
+            writes.clone(),
+            stop.clone(),
+        )));
+    }
+    players.push(tokio::spawn(members::top_up(
+        admin.clone(),
+        seeded.members.iter().map(|m| m.id).collect(),
+        Duration::from_secs(2),
+        writes.clone(),
+        stop.clone(),
+    )));
+    Ok(players)
+}
+
+/// Every member's clients, started together: the last of each member's on long-poll, the others
+/// on SSE (falling back as the SDK does), spread over the client links.
+async fn watch(
+    members: &[members::Member],
+    clients_per_member: usize,
+    link_url: &impl Fn(usize) -> String,
+) -> anyhow::Result<Vec<Watcher>> {
+    let mut starting = Vec::new();
+    for (m, member) in members.iter().enumerate() {
+        for k in 0..clients_per_member {
+            let transport = if k + 1 == clients_per_member {
+                Transport::Poll
+            } else {
+                Transport::Auto
+            };
+            let (url, id, token) = (link_url(m + k), member.id, member.token.clone());
+            starting.push(async move { Watcher::start(&url, id, &token, transport).await });
+        }
+    }
+    futures_util::future::try_join_all(starting).await
+}
+
+/// How long the club could not write: the stretches between acknowledged writes over 3 s.
+fn write_gaps(writes: &[members::Logged], started: Instant) -> Vec<Value> {
+    let mut acked: Vec<Duration> = writes
+        .iter()
+        .filter(|w| matches!(w.outcome, members::Outcome::Acked(_)))
+        .map(|w| w.at.saturating_duration_since(started))
+        .collect();
+    acked.sort();
+    acked
+        .windows(2)
+        .filter(|w| w[1] - w[0] > Duration::from_secs(3))
+        .map(|w| {
+            json!({
+                "from_s": (w[0].as_secs_f64() * 10.0).round() / 10.0,
+                "lasted_s": ((w[1] - w[0]).as_secs_f64() * 10.0).round() / 10.0,
+            })
+        })
+        .collect()
 }
 
 /// The run's last event, an announcement to everyone, sent until one is acknowledged.
