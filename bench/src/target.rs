@@ -18,7 +18,7 @@ const DEMO_ADMIN_PASSWORD: &str = "admin-demo-1";
 
 /// A server the load clients can stream from and the bench can publish to.
 /// The per-client limits lifted for the bench (the attack workloads set their own).
-const LOAD_CLIENT_LIMITS: [(&str, &str); 9] = [
+pub const LOAD_CLIENT_LIMITS: [(&str, &str); 9] = [
     ("CYBERHUB_MAX_CONNECTIONS_PER_IP", "0"),
     ("CYBERHUB_LOGIN_RATE_IP", "off"),
     ("CYBERHUB_LOGIN_RATE_USER", "off"),
@@ -93,7 +93,7 @@ async fn fresh_database(dir: &Path) -> anyhow::Result<String> {
 }
 
 /// A free loopback port (bound, read, released).
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port())

@@ -11,27 +11,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use tokio::process::{Child, Command};
 
-use super::database::{Pair, free_port, is_root};
+use super::database::{Pair, is_root};
 use super::proxy::{Link, Proxy};
-
-/// The limits meant for one member per address, lifted: every request of the run comes from
-/// 127.0.0.1 (through nginx).
-const LIFTED_LIMITS: [&str; 14] = [
-    "--login-rate-ip",
-    "off",
-    "--login-rate-user",
-    "off",
-    "--stream-rate-ip",
-    "off",
-    "--stream-rate-user",
-    "off",
-    "--poll-rate-ip",
-    "off",
-    "--poll-rate-user",
-    "off",
-    "--write-rate-user",
-    "off",
-];
+use crate::target::{LOAD_CLIENT_LIMITS, free_port};
 
 pub struct Node {
     pub index: usize,
@@ -85,13 +67,9 @@ impl Node {
             let mut child = Command::new(&self.bin)
                 .args(["serve", "--listen", &self.addr.to_string()])
                 .args(["--database-url", &self.database_url])
-                .args(LIFTED_LIMITS)
-                .args([
-                    "--max-connections-per-ip",
-                    "0",
-                    "--shutdown-grace-secs",
-                    "2",
-                ])
+                .args(["--shutdown-grace-secs", "2"])
+                // Every request of the run comes from 127.0.0.1 (through nginx).
+                .envs(LOAD_CLIENT_LIMITS)
                 .env("CYBERHUB_FAIRNESS_KEY", &self.fairness_key)
                 .env("RUST_LOG", "info")
                 .env("NO_COLOR", "1")

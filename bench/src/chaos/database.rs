@@ -9,6 +9,8 @@ use anyhow::{Context, bail};
 use sqlx::Connection;
 use tokio::process::Command;
 
+use crate::target::free_port;
+
 /// One of the two servers: its data directory's name and its port.
 #[derive(Clone, Copy, Debug)]
 pub struct Server {
@@ -263,10 +265,4 @@ async fn run(program: &str, args: &[&str]) -> anyhow::Result<()> {
 
 fn path(p: &Path) -> &str {
     p.to_str().expect("a UTF-8 temporary path")
-}
-
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }

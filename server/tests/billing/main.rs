@@ -85,14 +85,7 @@ impl Club {
     }
 
     async fn health(&self) -> Value {
-        self.http
-            .get(self.server.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.server.health(&self.http).await
     }
 
     async fn stream(&self, user: &str) -> EventStream {
@@ -431,14 +424,7 @@ async fn kill_9_during_a_burst_of_payments_loses_nothing_and_doubles_nothing() {
 async fn without_smartshell_the_bridge_is_off_and_links_still_work() {
     let server = Server::start(&[]).await;
     let http = reqwest::Client::new();
-    let health: Value = http
-        .get(server.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = server.health(&http).await;
     assert_eq!(health["billing"], json!({ "state": "off" }));
     let admin = server.token(&http, "admin", "admin-demo-1").await;
     let res = http

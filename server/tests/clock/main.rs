@@ -237,18 +237,7 @@ async fn a_forward_step_past_retention_tells_a_resuming_client_instead_of_skippi
     // Two hours on, retention takes every event older than an hour: a client resuming from
     // before them is told to refetch.
     clock.step("+2h");
-    let health = || async {
-        let body: Value = clock
-            .http
-            .get(clock.server.url("/health"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        body
-    };
+    let health = || clock.server.health(&clock.http);
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut resumed = loop {
         let mut resumed = clock.stream(&token, Some(first - 1)).await;

@@ -20,14 +20,7 @@ async fn a_drop_waiting_for_its_reveal_survives_kill_9_and_reaches_the_feed_once
     let mut server = Server::start(&["--drop-reveal-ms", "2000"]).await;
     let http = reqwest::Client::new();
     let token = server.token(&http, "alice", "alice-demo-1").await;
-    let health: Value = http
-        .get(server.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = server.health(&http).await;
     let head = health["last_event_id"].as_i64().unwrap();
     // Before the request: the server schedules the drop after the request reached it.
     let opened_at = Instant::now();

@@ -151,6 +151,17 @@ impl Server {
             .unwrap()
     }
 
+    /// `GET /health`'s body (whatever its status).
+    pub async fn health(&self, http: &reqwest::Client) -> serde_json::Value {
+        http.get(self.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Signs in (the login must succeed) and returns the bearer token.
     pub async fn token(&self, http: &reqwest::Client, user: &str, password: &str) -> String {
         let res = self.login(http, user, password).await;
